@@ -1,0 +1,13 @@
+export * from './clock.js';
+export * from './hooks.js';
+export * from './listen.js';
+export * from './log-store.js';
+export * from './logger.js';
+export * from './message.js';
+export * from './meta-store.js';
+export * from './metrics.js';
+export * from './plugin.js';
+export * from './record-batch.js';
+export * from './router.js';
+export * from './tokens.js';
+export { z } from 'zod';
