@@ -7,6 +7,7 @@ export * from './message.js';
 export * from './meta-store.js';
 export * from './metrics.js';
 export * from './plugin.js';
+export * from './publish.js';
 export * from './record-batch.js';
 export * from './router.js';
 export * from './tokens.js';

@@ -60,6 +60,8 @@ export interface PluginInstance {
   stop?(deadlineMs: number, signal: AbortSignal): Promise<void> | void;
   /** True once the plugin serves traffic (used by /ready). */
   ready?(): boolean;
+  /** Where the plugin listens once started, e.g. `{ tcp: 1883, ws: 8083 }` (actual ports, also with port 0). */
+  endpoints?(): Record<string, number>;
 }
 
 export interface PluginDefinition<Schema extends z.ZodType = z.ZodType> {
