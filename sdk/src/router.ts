@@ -21,6 +21,12 @@ export interface Delivery {
   /** Share group name when the match came through a shared subscription. */
   group?: string;
   options: SubscriptionOptions;
+  /**
+   * Present when several non-shared subscriptions of the same subscriber matched: every one of them
+   * (`filter`/`options` above is the one with the highest QoS). The router delivers once per
+   * subscriber, so protocols can merge subscription identifiers (MQTT 5 §3.3.4).
+   */
+  overlapping?: Array<{ filter: string; options: SubscriptionOptions }>;
 }
 
 /**
