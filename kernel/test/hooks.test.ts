@@ -456,7 +456,7 @@ describe('KernelHookBus deadlines', () => {
     }) as typeof setTimeout);
     const cleared = vi.spyOn(globalThis, 'clearTimeout');
     const { bus } = setup({ deadlineMs: 60_000 });
-    bus.register('authorize', async () => 'allow');
+    bus.register('authorize', async () => 'allow' as const);
     await expect(bus.authorize(authz)).resolves.toBe('allow');
     expect(created).toHaveLength(1);
     expect(created[0].hasRef()).toBe(false);
