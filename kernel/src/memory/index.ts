@@ -1,0 +1,2 @@
+export { type MemoryLogData, MemoryLogStore } from './log-store.js';
+export { type MemoryMetaData, MemoryMetaStore } from './meta-store.js';
