@@ -117,8 +117,8 @@ export function readEnv(env: Record<string, string | undefined>, plugins: readon
     const value = coerceAuto(raw);
     setPath(layer.values, ['plugins', plugin.name, 'options', option], value);
     layer.sources.set(`plugins.${plugin.name}.options.${option}`, name);
-    let opts = layer.options.get(plugin.name);
-    if (!opts) layer.options.set(plugin.name, (opts = new Map()));
+    const opts = layer.options.get(plugin.name) ?? new Map<string, EnvOption>();
+    layer.options.set(plugin.name, opts);
     opts.set(option, { env: name, raw, value });
   }
   return layer;

@@ -28,6 +28,8 @@ export interface LoadedConfig {
   /** Dotted path → where its value came from (file path, `start options` or an env var). */
   sources: Map<string, string>;
   env: EnvLayer;
+  /** The environment variables read (for plugins whose env prefix is only known once imported). */
+  envVars: Record<string, string | undefined>;
   /** Non-fatal findings, e.g. an unknown ROBUSTMQ_* variable. */
   warnings: string[];
   /** Absolute path of the file read, if any. */
@@ -58,7 +60,8 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     raw = deepMerge(raw, options.config) as Record<string, unknown>;
     for (const p of leafPaths(options.config)) sources.set(p, 'start options');
   }
-  const env = readEnv(options.env ?? process.env, options.plugins ?? []);
+  const envVars = options.env ?? process.env;
+  const env = readEnv(envVars, options.plugins ?? []);
   raw = deepMerge(raw, env.values) as Record<string, unknown>;
   for (const [p, name] of env.sources) sources.set(p, name);
 
@@ -78,7 +81,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
       }),
     );
   }
-  return { config: parsed.data, raw, sources, env, warnings: env.warnings, configPath };
+  return { config: parsed.data, raw, sources, env, envVars, warnings: env.warnings, configPath };
 }
 
 /** The environment variable that sets a config path, if there is one. */
@@ -124,12 +127,12 @@ async function readConfigFile(path: string): Promise<Record<string, unknown>> {
       );
     }
   } else {
-    const doc = YAML.parseDocument(text, { prettyErrors: false });
+    const doc = YAML.parseDocument(text);
     if (doc.errors.length) {
       const e = doc.errors[0];
       const at = e.linePos?.[0] ? ` at line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '';
       throw new StartupError(
-        `config: ${path}: invalid YAML${at}: ${e.message.split('\n')[0]}; fix: correct the YAML syntax there`,
+        `config: ${path}: invalid YAML${at}: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}; fix: correct the YAML syntax there`,
       );
     }
     value = doc.toJS();

@@ -1,0 +1,1 @@
+export { type AdminSource, AdminServer, type PluginStatus } from './server.js';
