@@ -1,0 +1,61 @@
+/** Types of guest.mjs (plain JS so the worker thread can load it without a TypeScript loader). */
+
+/** A compiled core module (WebAssembly.Module). */
+export type WasmModule = object;
+/** A linear memory (WebAssembly.Memory). */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+
+/** What a filter entry may grant: every field closed by default. */
+export interface Grants {
+  clocks?: boolean;
+  random?: boolean;
+  stdio?: boolean;
+  env?: Record<string, string>;
+  preopens?: Record<string, string>;
+}
+
+/** A message as posted to a worker (structured-clone friendly). */
+export interface WireMessage {
+  topic: string;
+  payload: Uint8Array;
+  key?: Uint8Array;
+  headers: Record<string, string | Uint8Array>;
+  timestamp: number;
+  protocol: string;
+  clientId: string;
+}
+
+/** 0 pass, [1, reason] drop, [2, topic, payload, headers] transform. */
+export type WireVerdict = 0 | [1, string] | [2, string | null, Uint8Array | null, Record<string, string | Uint8Array> | null];
+
+export interface GuestExports {
+  configure(config: string): void;
+  filter(batch: unknown[]): unknown[];
+}
+
+export interface Guest {
+  exports: GuestExports;
+  memories: WasmMemory[];
+}
+
+export type Instantiate = (
+  getCoreModule: (name: string) => WasmModule,
+  imports: object,
+  instantiateCore?: (module: WasmModule, imports: object) => Promise<object>,
+) => Promise<GuestExports>;
+
+export class CapabilityDenied extends Error {
+  constructor(iface: string, member: string);
+}
+export function sandboxImports(grants: Grants | undefined): Promise<object>;
+export function instantiateGuest(
+  instantiate: Instantiate,
+  modules: Record<string, WasmModule>,
+  imports: object,
+): Promise<Guest>;
+export function memoryBytes(memories: WasmMemory[]): number;
+export function toWit(wire: WireMessage): unknown;
+export function fromWit(v: unknown): WireVerdict;
+export function runBatch(guest: Guest, wire: WireMessage[]): WireVerdict[];

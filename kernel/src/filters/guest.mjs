@@ -1,0 +1,182 @@
+// Instantiates a transpiled filter component and converts between broker messages and the
+// WIT types of robustmq:filter. Plain JavaScript because it also runs inside the filter worker
+// thread, which loads no TypeScript. Types: guest.d.mts.
+
+/** Error a denied capability raises inside the guest; the message names the interface and call. */
+export class CapabilityDenied extends Error {
+  constructor(iface, member) {
+    super(`capability ${iface} not granted (the filter called ${member}); fix: add it to the filter entry's grants`);
+    this.name = 'CapabilityDenied';
+  }
+}
+
+const camel = (s) => s.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
+
+/** An import object for one WASI interface whose every member throws CapabilityDenied. */
+function denied(iface) {
+  return new Proxy(
+    {},
+    {
+      get(_, member) {
+        if (typeof member === 'symbol') return undefined;
+        // A function also stands in for resource classes (jco only uses them with instanceof).
+        return function deniedCapability() {
+          throw new CapabilityDenied(iface, String(member));
+        };
+      },
+    },
+  );
+}
+
+/**
+ * Which granted capability unlocks an interface (`wasi:pkg/iface`), or undefined when nothing can
+ * (exit, sockets, http, stdin: never granted to a filter).
+ */
+function capabilityOf(pkg, iface) {
+  if (pkg === 'wasi:clocks') return 'clocks';
+  if (pkg === 'wasi:random') return 'random';
+  if (pkg === 'wasi:filesystem') return 'preopens';
+  if (pkg === 'wasi:io') return 'io';
+  if (pkg === 'wasi:cli') {
+    if (iface === 'environment') return 'env';
+    if (iface === 'stdout' || iface === 'stderr' || iface.startsWith('terminal-')) return 'stdio';
+  }
+  return undefined;
+}
+
+/**
+ * Builds the import object of one instance: deny-all, except the interfaces the grants open,
+ * which come from preview2-shim (loaded only when something is granted). Each instance gets its
+ * own environment and filesystem view; nothing process-wide of the shim is changed.
+ */
+export async function sandboxImports(grants) {
+  const g = grants ?? {};
+  const env = Object.entries(g.env ?? {});
+  const preopens = g.preopens ?? {};
+  const granted = new Set();
+  if (g.clocks) granted.add('clocks');
+  if (g.random) granted.add('random');
+  if (g.stdio) granted.add('stdio');
+  if (env.length > 0) granted.add('env');
+  if (Object.keys(preopens).length > 0) granted.add('preopens');
+  // Streams and pollables are only reachable through a granted capability.
+  if (granted.size > 0) granted.add('io');
+  let shim;
+  if (granted.size > 0) {
+    shim = await import('@bytecodealliance/preview2-shim');
+  }
+  const fs = granted.has('preopens') ? shim.filesystem.createFilesystem({ preopens }) : undefined;
+  const cache = new Map();
+  return new Proxy(
+    {},
+    {
+      get(_, key) {
+        if (typeof key !== 'string') return undefined;
+        if (cache.has(key)) return cache.get(key);
+        const [pkg, ifaceWithVersion = ''] = key.split('/');
+        const iface = ifaceWithVersion.split('@')[0];
+        const cap = capabilityOf(pkg, iface);
+        let value;
+        if (cap && granted.has(cap)) {
+          if (cap === 'env') {
+            value = { getEnvironment: () => env, getArguments: () => [], initialCwd: () => undefined };
+          } else if (cap === 'preopens') {
+            value = fs[camel(iface)];
+          } else {
+            value = shim[pkg.slice(5)][camel(iface)];
+          }
+        }
+        value ??= denied(key);
+        cache.set(key, value);
+        return value;
+      },
+      has: () => true,
+    },
+  );
+}
+
+/**
+ * Instantiates a transpiled component. `modules` maps core module file names to compiled (and
+ * memory-capped) WebAssembly.Module objects. Returns the exports plus the instance's memories,
+ * so the host can tell a memory-budget failure from another trap.
+ */
+export async function instantiateGuest(instantiate, modules, imports) {
+  const memories = [];
+  const exportsObj = await instantiate(
+    (name) => {
+      const m = modules[name];
+      if (!m) throw new Error(`transpiled component needs core module ${name}, which was not compiled`);
+      return m;
+    },
+    imports,
+    async (module, coreImports) => {
+      const instance = await WebAssembly.instantiate(module, coreImports);
+      for (const value of Object.values(instance.exports)) if (value instanceof WebAssembly.Memory) memories.push(value);
+      return instance;
+    },
+  );
+  if (typeof exportsObj.filter !== 'function') throw new Error('component does not export filter(batch)');
+  return { exports: exportsObj, memories };
+}
+
+/** Largest memory of an instance in bytes. */
+export function memoryBytes(memories) {
+  let max = 0;
+  for (const m of memories) max = Math.max(max, m.buffer.byteLength);
+  return max;
+}
+
+/**
+ * Converts wire messages (what the broker posts: topic, payload, key, headers object, timestamp,
+ * protocol, clientId) to WIT messages.
+ */
+export function toWit(wire) {
+  const headers = [];
+  for (const name in wire.headers) {
+    const v = wire.headers[name];
+    headers.push({ name, value: typeof v === 'string' ? { tag: 'text', val: v } : { tag: 'bytes', val: v } });
+  }
+  return {
+    topic: wire.topic,
+    payload: wire.payload,
+    key: wire.key ?? undefined,
+    headers,
+    timestamp: BigInt(Math.max(0, Math.trunc(wire.timestamp))),
+    originProtocol: wire.protocol,
+    clientId: wire.clientId,
+  };
+}
+
+/**
+ * Converts a WIT verdict to its compact wire form: 0 (pass), [1, reason] (drop) or
+ * [2, topic|null, payload|null, headers|null] (transform, headers as an object).
+ * Throws on a value that is not a verdict.
+ */
+export function fromWit(v) {
+  switch (v?.tag) {
+    case 'pass':
+      return 0;
+    case 'drop':
+      return [1, String(v.val ?? '')];
+    case 'transform': {
+      const r = v.val ?? {};
+      let headers = null;
+      if (r.headers) {
+        headers = {};
+        for (const h of r.headers) headers[h.name] = h.value.tag === 'text' ? h.value.val : h.value.val;
+      }
+      return [2, r.topic ?? null, r.payload ?? null, headers];
+    }
+    default:
+      throw new Error(`filter returned a value that is not a verdict: ${JSON.stringify(v)?.slice(0, 100)}`);
+  }
+}
+
+/** Runs one batch through a guest: wire messages in, wire verdicts out (one per message). */
+export function runBatch(guest, wire) {
+  const verdicts = guest.exports.filter(wire.map(toWit));
+  if (!Array.isArray(verdicts) || verdicts.length !== wire.length) {
+    throw new Error(`filter returned ${Array.isArray(verdicts) ? verdicts.length : 'no'} verdicts for ${wire.length} messages`);
+  }
+  return verdicts.map(fromWit);
+}

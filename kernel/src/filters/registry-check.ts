@@ -1,0 +1,60 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+
+/** The fields of a registry.json entry of kind `filter` this module reads. */
+const filterEntry = z.looseObject({
+  name: z.string(),
+  kind: z.literal('filter'),
+  version: z.string().optional(),
+  kernelApi: z.string().optional(),
+  /** Component path relative to registry.json. */
+  wasm: z.string(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
+/** A registry filter artifact, with its absolute path. */
+export interface RegistryFilter {
+  name: string;
+  path: string;
+  sha256: string;
+}
+
+/** Reads the `filter` entries of a registry.json (other kinds are the plugin loader's business). */
+export async function readRegistryFilters(registryPath: string): Promise<RegistryFilter[]> {
+  const abs = resolve(registryPath);
+  const doc = JSON.parse(await readFile(abs, 'utf8')) as { plugins?: unknown[] };
+  const out: RegistryFilter[] = [];
+  for (const raw of doc.plugins ?? []) {
+    if ((raw as { kind?: unknown })?.kind !== 'filter') continue;
+    const parsed = filterEntry.safeParse(raw);
+    if (!parsed.success) {
+      const name = (raw as { name?: unknown }).name;
+      throw new Error(
+        `registry ${abs}: filter entry ${String(name)}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join(', ')}`,
+      );
+    }
+    out.push({ name: parsed.data.name, path: resolve(dirname(abs), parsed.data.wasm), sha256: parsed.data.sha256 });
+  }
+  return out;
+}
+
+/** Where a filter entry's `wasm` points: a registry name or a file path. */
+export function resolveWasm(
+  wasm: string,
+  registry: readonly RegistryFilter[],
+): { path: string; expected?: string; source: string; name: string } {
+  const byName = registry.find((r) => r.name === wasm);
+  if (byName && !existsSync(resolve(wasm))) {
+    return { path: byName.path, expected: byName.sha256, source: 'registry.json', name: byName.name };
+  }
+  const path = resolve(wasm);
+  const byPath = registry.find((r) => r.path === path);
+  return {
+    path,
+    expected: byPath?.sha256,
+    source: 'registry.json',
+    name: byPath?.name ?? path.split('/').slice(-3).join('/').replace(/\.wasm$/, ''),
+  };
+}

@@ -1,0 +1,97 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import v8 from 'node:v8';
+import { capMemory } from './memory-limit.js';
+import { type WasmModule, wasmApi } from './wasm-api.js';
+
+/** Bumped when the transpile options below change, so old cache entries are not reused. */
+const CACHE_FORMAT = 'jco-transpile-0.15.0-v1';
+
+/** A transpiled component on disk. */
+export interface TranspiledComponent {
+  /** Directory holding `filter.js` and the core `*.wasm` files. */
+  dir: string;
+  /** Absolute path of the generated ES module. */
+  modulePath: string;
+  /** Core module file names. */
+  coreModules: string[];
+  /** True when it came from the cache. */
+  cached: boolean;
+}
+
+let flagsSet = false;
+
+/**
+ * QuickJS-built components use the extended-const proposal, which Node 20 only compiles behind a
+ * V8 flag (NODE_OPTIONS refuses it). Setting it before the first compile is enough; it is
+ * process-wide and harmless for other modules.
+ */
+export function enableWasmFeatures(): void {
+  if (flagsSet) return;
+  v8.setFlagsFromString('--experimental-wasm-extended-const');
+  flagsSet = true;
+}
+
+/**
+ * Transpiles a component with jco into `cacheDir/<sha256 of the component>-<format>/`, or reuses
+ * that directory when it exists. Writes go to a temporary directory renamed into place, so a
+ * crash or a concurrent broker never leaves a half-written entry.
+ */
+export async function transpileCached(component: Uint8Array, sha256: string, cacheDir: string): Promise<TranspiledComponent> {
+  const dir = join(cacheDir, `${sha256}-${CACHE_FORMAT}`);
+  const modulePath = join(dir, 'filter.js');
+  if (existsSync(modulePath)) {
+    const coreModules = (await readdir(dir)).filter((f) => f.endsWith('.wasm'));
+    return { dir, modulePath, coreModules, cached: true };
+  }
+  // Loaded lazily: a broker without WASM filters never pays for the transpiler.
+  const { transpileBytes } = await import('@bytecodealliance/jco-transpile');
+  const result = await transpileBytes(component, {
+    name: 'filter',
+    instantiation: 'async',
+    noComponentErrorWrapping: true,
+    emitTypescriptDeclarations: false,
+    base64Cutoff: 0,
+  });
+  await mkdir(cacheDir, { recursive: true });
+  const tmp = await mkdtemp(join(cacheDir, '.tmp-'));
+  try {
+    // The directory is outside any package: mark the generated code as an ES module.
+    await writeFile(join(tmp, 'package.json'), '{"type":"module"}\n');
+    for (const [name, bytes] of Object.entries(result.files)) await writeFile(join(tmp, name), bytes);
+    try {
+      await rename(tmp, dir);
+    } catch (err) {
+      // Another process cached the same component first: use theirs.
+      if (!existsSync(modulePath)) throw err;
+      await rm(tmp, { recursive: true, force: true });
+    }
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+  const coreModules = Object.keys(result.files).filter((f) => f.endsWith('.wasm'));
+  return { dir, modulePath, coreModules, cached: false };
+}
+
+/**
+ * Compiles a transpiled component's core modules with every defined memory capped at
+ * `maxPages`. The compiled modules can be posted to worker threads, so a restarted worker does
+ * not compile again.
+ */
+export async function compileCoreModules(t: TranspiledComponent, maxPages: number): Promise<Record<string, WasmModule>> {
+  enableWasmFeatures();
+  const out: Record<string, WasmModule> = {};
+  for (const name of t.coreModules) {
+    const bytes = await readFile(join(t.dir, name));
+    out[name] = await wasmApi.compile(capMemory(bytes, maxPages));
+  }
+  return out;
+}
+
+/** sha256 of bytes, lowercase hex. */
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
