@@ -7,6 +7,7 @@ type AnyDef = {
   in?: z.ZodType;
   shape?: Record<string, z.ZodType>;
   valueType?: z.ZodType;
+  catchall?: z.ZodType;
 };
 
 function def(schema: z.ZodType): AnyDef {
@@ -40,4 +41,14 @@ export function keysAt(schema: z.ZodType, path: readonly string[]): string[] | u
   }
   const d = def(s);
   return d.type === 'object' && d.shape ? Object.keys(d.shape) : undefined;
+}
+
+/**
+ * Top-level keys of `input` an object schema would silently strip (plain `z.object`), so typos in
+ * plugin options are caught. Loose (`z.looseObject`) and strict schemas are left to themselves.
+ */
+export function strippedKeys(schema: z.ZodType, input: Record<string, unknown>): string[] {
+  const d = def(unwrap(schema));
+  if (d.type !== 'object' || !d.shape || d.catchall) return [];
+  return Object.keys(input).filter((k) => !(k in d.shape!));
 }

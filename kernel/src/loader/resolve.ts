@@ -1,11 +1,12 @@
 import { pathToFileURL } from 'node:url';
 import { KERNEL_API_VERSION, type PluginDefinition } from '@robustmq/sdk';
 import semver from 'semver';
+import type { z } from 'zod';
 import { type EnvOption, pluginEnvVar, readEnv } from '../config/env.js';
 import { formatIssues, lookupSource } from '../config/issues.js';
 import type { LoadedConfig } from '../config/load.js';
 import { deepMerge, isPlainObject } from '../config/merge.js';
-import { keysAt } from '../config/shape.js';
+import { keysAt, strippedKeys } from '../config/shape.js';
 import { pluginRefusal, StartupError } from './errors.js';
 import { entryFile, isBuilt, type Registry, type RegistryEntry } from './registry.js';
 
@@ -133,9 +134,12 @@ function validateOptions(
       if (second.success || second.error.issues.length < parsed.error.issues.length) parsed = second;
     }
   }
-  if (parsed.success) return parsed.data;
+  const issues: z.core.$ZodIssue[] = parsed.success ? [] : [...parsed.error.issues];
+  const unknown = strippedKeys(def.configSchema, input);
+  if (unknown.length) issues.push({ code: 'unrecognized_keys', keys: unknown, path: [], message: 'unknown keys', input });
+  if (parsed.success && !issues.length) return parsed.data;
   throw new StartupError(
-    formatIssues(parsed.error.issues, {
+    formatIssues(issues, {
       subject: `plugin ${name}`,
       input,
       fieldName: (path) => ['options', ...path].join('.'),
