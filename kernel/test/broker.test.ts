@@ -110,7 +110,7 @@ describe('graceful shutdown', () => {
     await broker.stop();
     const failed = records.find((r) => r.msg === 'slow-stop: stop failed');
     expect(failed?.level).toBe(50);
-    expect((failed?.err as { message: string }).message).toBe('stop exploded');
+    expect((failed?.err as { message?: string } | undefined)?.message).toBe('stop exploded');
     expect(hello.stops).toHaveLength(1);
     expect(records.at(-1)?.msg).toBe('robustmq stopped');
   });
