@@ -1,0 +1,492 @@
+/**
+ * One topic-partition log: an ordered list of segments, the append pipeline with group commit, and
+ * offset/time lookups.
+ *
+ * Appends queue up; one writer loop at a time takes as many queued appends as fit in the active
+ * segment, assigns their offsets, writes them with one `pwritev`, syncs once (under
+ * `fsync: always`) and only then publishes the new high watermark and resolves them. Appends that
+ * arrive while a round is in flight form the next round: that is the group commit.
+ */
+import * as path from 'node:path';
+import {
+  type AppendResult,
+  type BatchHeader,
+  batchSize,
+  decodeBatchRecords,
+  encodeRecordBatch,
+  type FetchResult,
+  iterateBatchHeaders,
+  lastOffsetOf,
+  type Logger,
+  OffsetOutOfRangeError,
+  type PartitionOffsets,
+  type RecordInput,
+  readBatchHeader,
+  StorageError,
+  type StoredRecord,
+  setBaseOffset,
+  type TopicPartition,
+} from '@robustmq/sdk';
+import { type StorageFs, toStorageError, writeFully } from './fs.js';
+import { LOG_START_FILE, parseSegmentFile, TRASH_PREFIX } from './paths.js';
+import { Segment } from './segment.js';
+
+export type FsyncPolicy = 'always' | 'interval' | 'never';
+
+/** Settings that may change at run time (topic config over store defaults). */
+export interface PartitionLimits {
+  segmentBytes: number;
+  segmentMs: number;
+  retentionMs?: number;
+  retentionBytes?: number;
+}
+
+export interface PartitionContext {
+  fs: StorageFs;
+  logger: Logger;
+  now: () => number;
+  fsync: FsyncPolicy;
+  indexIntervalBytes: number;
+  limits: () => PartitionLimits;
+}
+
+type Pending = {
+  resolve: (r: AppendResult) => void;
+  reject: (e: unknown) => void;
+} & ({ records: RecordInput[] } | { batch: Buffer; headers: BatchHeader[] });
+
+interface Prepared {
+  entry: Pending;
+  buf: Buffer;
+  /** (position in buf, header) of each batch in buf, offsets already assigned. */
+  batches: Array<{ at: number; header: BatchHeader }>;
+  result: AppendResult;
+}
+
+const READ_CHUNK = 1 << 20;
+
+export class PartitionLog {
+  private segments: Segment[] = [];
+  private logStartOffset = 0;
+  /** Offset of the next record; also the high watermark, since only committed data counts. */
+  private nextOffset = 0;
+  private pending: Pending[] = [];
+  private writing: Promise<void> | undefined;
+  /** Set when a failed round could not be truncated away; retried before the next write. */
+  private truncateTo: number | undefined;
+  private closedError: StorageError | undefined;
+
+  private constructor(
+    readonly tp: TopicPartition,
+    readonly dir: string,
+    private readonly ctx: PartitionContext,
+  ) {}
+
+  private get label(): string {
+    return `${this.tp.topic}-${this.tp.partition}`;
+  }
+
+  private get active(): Segment {
+    return this.segments[this.segments.length - 1];
+  }
+
+  /** Opens (or creates) the partition in `dir`, recovering the tail of its last segment. */
+  static async open(tp: TopicPartition, dir: string, ctx: PartitionContext): Promise<PartitionLog> {
+    const log = new PartitionLog(tp, dir, ctx);
+    await ctx.fs.mkdir(dir);
+    const names = await ctx.fs.readdir(dir);
+    const bases: number[] = [];
+    for (const name of names) {
+      const base = parseSegmentFile(name);
+      if (base !== undefined) bases.push(base);
+      else if (name.endsWith('.tmp') || name.startsWith(TRASH_PREFIX)) await ctx.fs.rmrf(path.join(dir, name));
+    }
+    // Index files whose segment is gone (deleted by retention before a crash).
+    for (const name of names) {
+      const m = /^(\d{20})\.(index|timeindex)$/.exec(name);
+      if (m && !bases.includes(Number(m[1]))) await ctx.fs.unlink(path.join(dir, name));
+    }
+    bases.sort((a, b) => a - b);
+    const opts = { indexIntervalBytes: ctx.indexIntervalBytes, logger: ctx.logger };
+    try {
+      if (bases.length === 0) {
+        log.segments.push(await Segment.create(ctx.fs, dir, 0, opts));
+      } else {
+        for (const [i, base] of bases.entries()) {
+          log.segments.push(await Segment.open(ctx.fs, dir, base, i === bases.length - 1, opts));
+        }
+      }
+    } catch (err) {
+      await Promise.all(log.segments.map((s) => s.close().catch(() => {})));
+      throw toStorageError(err, `open partition ${log.label} in ${dir}`);
+    }
+    const last = log.active;
+    log.nextOffset = last.lastOffset + 1;
+    let checkpoint = 0;
+    try {
+      checkpoint = Number((await ctx.fs.readFile(path.join(dir, LOG_START_FILE))).toString('utf8').trim()) || 0;
+    } catch {
+      // No checkpoint: nothing was ever deleted by offset.
+    }
+    log.logStartOffset = Math.min(Math.max(checkpoint, log.segments[0].baseOffset), log.nextOffset);
+    return log;
+  }
+
+  offsets(): PartitionOffsets {
+    this.checkOpen();
+    return { logStartOffset: this.logStartOffset, highWatermark: this.nextOffset };
+  }
+
+  /** Queues records as one batch. */
+  append(records: RecordInput[]): Promise<AppendResult> {
+    return this.enqueue({ records });
+  }
+
+  /** Queues raw batches (already validated by the caller; `batch` is owned by the log). */
+  appendBatch(batch: Buffer, headers: BatchHeader[]): Promise<AppendResult> {
+    return this.enqueue({ batch, headers });
+  }
+
+  private enqueue(fields: { records: RecordInput[] } | { batch: Buffer; headers: BatchHeader[] }): Promise<AppendResult> {
+    this.checkOpen();
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.pending.push({ ...fields, resolve, reject } as Pending);
+      if (!this.writing) this.writing = this.writeLoop();
+    });
+  }
+
+  private async writeLoop(): Promise<void> {
+    // Let appends issued in the same tick join the first round.
+    await Promise.resolve();
+    try {
+      while (this.pending.length > 0) await this.writeRound();
+    } finally {
+      this.writing = undefined;
+    }
+  }
+
+  private prepare(entry: Pending, offset: number, now: number): Prepared {
+    if ('records' in entry) {
+      const buf = encodeRecordBatch(entry.records, { baseOffset: offset, timestamp: now });
+      const header = readBatchHeader(buf, 0);
+      return {
+        entry,
+        buf,
+        batches: [{ at: 0, header }],
+        result: { baseOffset: offset, lastOffset: lastOffsetOf(header), logAppendTime: now },
+      };
+    }
+    const batches: Prepared['batches'] = [];
+    let at = 0;
+    let next = offset;
+    for (const h of entry.headers) {
+      setBaseOffset(entry.batch, at, next);
+      batches.push({ at, header: { ...h, baseOffset: next } });
+      next += h.lastOffsetDelta + 1;
+      at += batchSize(h);
+    }
+    return { entry, buf: entry.batch, batches, result: { baseOffset: offset, lastOffset: next - 1, logAppendTime: now } };
+  }
+
+  private async writeRound(): Promise<void> {
+    const now = this.ctx.now();
+    const limits = this.ctx.limits();
+    const round: Prepared[] = [];
+    let offset = this.nextOffset;
+    let bytes = 0;
+    try {
+      if (this.truncateTo !== undefined) {
+        await this.active.file.truncate(this.truncateTo);
+        this.truncateTo = undefined;
+      }
+      while (this.pending.length > 0) {
+        const entry = this.pending[0];
+        let prepared: Prepared;
+        try {
+          prepared = this.prepare(entry, offset, now);
+        } catch (err) {
+          this.pending.shift();
+          entry.reject(err);
+          continue;
+        }
+        if (round.length === 0) {
+          const seg = this.active;
+          const full = seg.size > 0 && seg.size + prepared.buf.length > limits.segmentBytes;
+          const old = seg.size > 0 && now - seg.createdAt >= limits.segmentMs;
+          if (full || old) await this.roll(offset);
+        } else if (this.active.size + bytes + prepared.buf.length > limits.segmentBytes) {
+          break; // next round, in a new segment
+        }
+        this.pending.shift();
+        round.push(prepared);
+        bytes += prepared.buf.length;
+        offset = prepared.result.lastOffset + 1;
+      }
+      if (round.length === 0) return;
+      const seg = this.active;
+      await writeFully(
+        seg.file,
+        round.map((p) => p.buf),
+        seg.size,
+      );
+      if (this.ctx.fsync === 'always') await seg.file.datasync();
+      else seg.dirty = true;
+    } catch (err) {
+      const error = toStorageError(err, `append to ${this.label}`);
+      if (round.length > 0) await this.discardTail();
+      // Everything taken or still queued in this round fails; later appends retry from a clean tail.
+      for (const p of round) p.entry.reject(error);
+      if (round.length === 0) for (const p of this.pending.splice(0)) p.reject(error);
+      this.ctx.logger.error({ partition: this.label, code: error.code, err: error.message }, 'storage-file: append failed');
+      return;
+    }
+    this.commit(round, bytes);
+  }
+
+  /** Publishes a written round: indexes, sizes, high watermark, then the acknowledgements. */
+  private commit(round: Prepared[], bytes: number): void {
+    const seg = this.active;
+    let pos = seg.size;
+    for (const p of round) {
+      for (const { at, header } of p.batches) {
+        seg.index.onBatch(pos + at, header.baseOffset, batchSize(header), seg.maxTimestamp);
+        if (header.maxTimestamp > seg.maxTimestamp) seg.maxTimestamp = header.maxTimestamp;
+      }
+      pos += p.buf.length;
+    }
+    seg.size += bytes;
+    const last = round[round.length - 1].result.lastOffset;
+    seg.lastOffset = last;
+    this.nextOffset = last + 1;
+    for (const p of round) p.entry.resolve(p.result);
+  }
+
+  /** Cuts whatever a failed round may have written after the committed size. */
+  private async discardTail(): Promise<void> {
+    const seg = this.active;
+    try {
+      await seg.file.truncate(seg.size);
+      this.truncateTo = undefined;
+    } catch {
+      this.truncateTo = seg.size;
+    }
+  }
+
+  /** Seals the active segment (synced, indexes written) and starts a new one at `base`. */
+  private async roll(base: number): Promise<void> {
+    const old = this.active;
+    if (old.dirty || this.ctx.fsync !== 'always') await old.file.datasync();
+    old.dirty = false;
+    try {
+      await old.writeIndexes();
+    } catch (err) {
+      // Indexes are an optimisation: a missing one is rebuilt on the next start.
+      this.ctx.logger.warn({ segment: old.logPath, err: (err as Error).message }, 'storage-file: could not write segment index');
+    }
+    const seg = await Segment.create(this.ctx.fs, this.dir, base, {
+      indexIntervalBytes: this.ctx.indexIntervalBytes,
+      logger: this.ctx.logger,
+    });
+    seg.createdAt = this.ctx.now();
+    this.segments.push(seg);
+  }
+
+  /** Syncs the active segment when it has unsynced writes (interval / never policies, flush). */
+  async sync(): Promise<void> {
+    await this.writing;
+    const seg = this.active;
+    if (!seg?.dirty) return;
+    seg.dirty = false;
+    try {
+      await seg.file.datasync();
+    } catch (err) {
+      seg.dirty = true;
+      throw toStorageError(err, `sync ${this.label}`);
+    }
+  }
+
+  /** Index of the segment that would hold `offset`. */
+  private segmentFor(offset: number): number {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    let found = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.segments[mid].baseOffset <= offset) {
+        found = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return found;
+  }
+
+  async fetch(offset: number, maxBytes: number): Promise<FetchResult> {
+    const range = this.offsets();
+    if (offset < range.logStartOffset || offset > range.highWatermark) throw new OffsetOutOfRangeError(this.tp, offset, range);
+    const parts: Buffer[] = [];
+    let total = 0;
+    let target = offset;
+    const segments = this.segments.slice();
+    for (let i = this.segmentFor(offset); i < segments.length && target < range.highWatermark; i++) {
+      const seg = segments[i];
+      seg.acquire();
+      try {
+        const limit = seg.size;
+        const loc = await seg.locate(target, limit);
+        if (!loc) continue;
+        const first = batchSize(loc.header);
+        const room = maxBytes - total;
+        if (parts.length > 0 && first > room) break;
+        const chunk = await seg.read(loc.position, Math.max(first, Math.min(room, limit - loc.position)));
+        let cut = 0;
+        for (const { pos, header } of iterateBatchHeaders(chunk)) {
+          if (header.baseOffset >= range.highWatermark) break;
+          cut = pos + batchSize(header);
+          target = lastOffsetOf(header) + 1;
+        }
+        if (cut === 0) break;
+        parts.push(cut === chunk.length ? chunk : chunk.subarray(0, cut));
+        total += cut;
+        if (loc.position + cut < limit) break; // maxBytes reached inside this segment
+      } finally {
+        seg.release();
+      }
+    }
+    const batches = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    return { ...range, batches };
+  }
+
+  /** Decoded records from `offset` (clamped to the log start), at most `maxRecords`. */
+  async read(offset: number, maxRecords: number): Promise<StoredRecord[]> {
+    const out: StoredRecord[] = [];
+    let next = Math.max(offset, this.offsets().logStartOffset);
+    while (out.length < maxRecords && next < this.nextOffset) {
+      const { batches } = await this.fetch(next, READ_CHUNK);
+      if (batches.length === 0) break;
+      for (const { pos, header } of iterateBatchHeaders(batches)) {
+        if (lastOffsetOf(header) < next) continue;
+        for (const r of decodeBatchRecords(batches, pos, header)) {
+          if (r.offset >= next && out.length < maxRecords) out.push(r);
+        }
+        next = lastOffsetOf(header) + 1;
+        if (out.length >= maxRecords) break;
+      }
+    }
+    return out;
+  }
+
+  async offsetForTimestamp(timestamp: number): Promise<number | undefined> {
+    const { logStartOffset, highWatermark } = this.offsets();
+    const segments = this.segments.slice();
+    for (let i = this.segmentFor(logStartOffset); i < segments.length; i++) {
+      const seg = segments[i];
+      if (seg.maxTimestamp < timestamp) continue;
+      seg.acquire();
+      try {
+        let from = seg.index.lookupTime(timestamp);
+        const limit = seg.size;
+        while (from < limit) {
+          let found: { position: number; header: BatchHeader } | undefined;
+          await seg.scan(from, limit, false, (position, header) => {
+            if (header.maxTimestamp >= timestamp && lastOffsetOf(header) >= logStartOffset) {
+              found = { position, header };
+              return false;
+            }
+            return true;
+          });
+          if (!found || found.header.baseOffset >= highWatermark) break;
+          const buf = await seg.read(found.position, batchSize(found.header));
+          const hit = decodeBatchRecords(buf, 0, readBatchHeader(buf, 0)).find(
+            (r) => r.timestamp >= timestamp && r.offset >= logStartOffset && r.offset < highWatermark,
+          );
+          if (hit) return hit.offset;
+          from = found.position + batchSize(found.header);
+        }
+      } finally {
+        seg.release();
+      }
+    }
+    return undefined;
+  }
+
+  /** Advances the log start offset (persisted) and drops whole segments below it. */
+  async deleteRecordsBefore(offset: number): Promise<number> {
+    const range = this.offsets();
+    if (offset > range.highWatermark) throw new OffsetOutOfRangeError(this.tp, offset, range);
+    if (offset <= this.logStartOffset) return this.logStartOffset;
+    try {
+      await this.ctx.fs.writeFileAtomic(path.join(this.dir, LOG_START_FILE), Buffer.from(String(offset)));
+    } catch (err) {
+      throw toStorageError(err, `delete records of ${this.label}`);
+    }
+    this.logStartOffset = offset;
+    await this.dropSegments(this.countBelowStart());
+    return this.logStartOffset;
+  }
+
+  private countBelowStart(): number {
+    let n = 0;
+    while (n < this.segments.length - 1 && this.segments[n + 1].baseOffset <= this.logStartOffset) n++;
+    return n;
+  }
+
+  /**
+   * Deletes sealed segments past retention: by age (their newest timestamp older than
+   * retentionMs) and by size (oldest first while the rest still holds retentionBytes). The active
+   * segment is never deleted. Returns how many segments went.
+   */
+  async applyRetention(now: number): Promise<number> {
+    if (this.closedError) return 0;
+    const { retentionMs, retentionBytes } = this.ctx.limits();
+    const sealed = this.segments.length - 1;
+    let n = this.countBelowStart();
+    if (retentionMs !== undefined) {
+      while (n < sealed && this.segments[n].maxTimestamp < now - retentionMs) n++;
+    }
+    if (retentionBytes !== undefined) {
+      let total = this.segments.reduce((sum, s) => sum + s.size, 0);
+      let k = 0;
+      while (k < sealed && total - this.segments[k].size >= retentionBytes) total -= this.segments[k++].size;
+      n = Math.max(n, k);
+    }
+    await this.dropSegments(n);
+    return n;
+  }
+
+  private async dropSegments(n: number): Promise<void> {
+    if (n <= 0) return;
+    const gone = this.segments.splice(0, n);
+    this.logStartOffset = Math.max(this.logStartOffset, this.segments[0].baseOffset);
+    for (const seg of gone) {
+      try {
+        await seg.delete();
+      } catch (err) {
+        this.ctx.logger.warn({ segment: seg.logPath, err: (err as Error).message }, 'storage-file: could not delete segment');
+      }
+    }
+  }
+
+  /** Sizes for tests and metrics. */
+  segmentInfo(): Array<{ baseOffset: number; size: number }> {
+    return this.segments.map((s) => ({ baseOffset: s.baseOffset, size: s.size }));
+  }
+
+  private checkOpen(): void {
+    if (this.closedError) throw this.closedError;
+  }
+
+  /**
+   * Waits for the round in flight, syncs and closes. Appends queued afterwards fail with `error`.
+   */
+  async close(error: StorageError = new StorageError('storage-file is closed', 'closed')): Promise<void> {
+    if (this.closedError) return;
+    while (this.writing) await this.writing;
+    this.closedError = error;
+    for (const p of this.pending.splice(0)) p.reject(error);
+    const seg = this.active;
+    if (seg.dirty) await seg.file.datasync().catch(() => {});
+    await Promise.all(this.segments.map((s) => s.close().catch(() => {})));
+  }
+}
