@@ -1,0 +1,346 @@
+import type { Duplex } from 'node:stream';
+import { isPromise, type MaybePromise } from '@robustmq/sdk';
+import mqttPacket, { type IDisconnectPacket, type IPublishPacket, type Packet } from 'mqtt-packet';
+import { MqttProtocolError, parserErrorCode, RC } from './errors.js';
+import { FrameGuard } from './frame-guard.js';
+import { dispatchPacket } from './handlers/dispatch.js';
+import { headersToProps, remainingExpiry } from './properties.js';
+import { TokenBucket } from './rate-limit.js';
+import type { MqttServer } from './server.js';
+import type { Outbound } from './session/outbound.js';
+import type { Session, SessionLink } from './session/session.js';
+import type { Will } from './will.js';
+
+/** Where a connection came from. */
+export interface TransportInfo {
+  transport: 'tcp' | 'tls' | 'ws' | 'wss';
+  remoteAddress?: string;
+  /** Subject of a verified TLS client certificate. */
+  certificateSubject?: string;
+}
+
+type State = 'new' | 'auth' | 'open' | 'closed';
+
+/**
+ * One client network connection: feeds bytes through the size guard and the parser, dispatches
+ * packets in order (pausing while an async hook answers), writes packets with backpressure, and
+ * enforces keep-alive. It is the {@link SessionLink} of its session while open.
+ */
+export class Connection implements SessionLink {
+  state: State = 'new';
+  /** 3 = MQTT 3.1, 4 = 3.1.1, 5 = 5.0; known once CONNECT is parsed. */
+  version: 3 | 4 | 5 = 4;
+  clientId = '';
+  username?: string;
+  principal?: string;
+  session?: Session;
+  will?: Will;
+  /** 5.0 enhanced authentication method of this connection. */
+  authMethod?: string;
+  /** Keep-alive in effect, seconds. */
+  keepAlive = 0;
+  /** Client's Receive Maximum (5.0). */
+  clientReceiveMax = 65535;
+  /** Client's Maximum Packet Size (0 = protocol limit). */
+  clientMaxPacket = 0;
+  /** Client's Topic Alias Maximum (5.0). */
+  clientAliasMax = 0;
+  /** Client asked for reason strings and user properties on acks (5.0 Request Problem Information). */
+  problemInfo = true;
+  /** Topic aliases the client set (alias → topic). */
+  readonly aliasesIn = new Map<number, string>();
+  /** Topic aliases the broker set (topic → alias). */
+  readonly aliasesOut = new Map<string, number>();
+  /** Incoming QoS 1 publishes being processed (counted against our Receive Maximum). */
+  incomingQos1 = 0;
+  /** A DISCONNECT arrived: the close is normal. */
+  gracefulClose = false;
+  /** Set when the Will must be published even on DISCONNECT (5.0 reason 0x04). */
+  willOnDisconnect = false;
+  closeReason = 'connection-lost';
+  readonly connectedAt: number;
+  private congested = false;
+  private readonly parser = mqttPacket.parser();
+  private readonly guard: FrameGuard;
+  private readonly backlog: Packet[] = [];
+  private busy = false;
+  private lastSeen: number;
+  private keepAliveTimer?: NodeJS.Timeout;
+  private connectTimer?: NodeJS.Timeout;
+  private bucket?: TokenBucket;
+  private throttled = false;
+  private closedHandled = false;
+  /** Bytes of the first packet, kept to tell the CONNECT version when parsing it fails. */
+  private head?: Buffer;
+
+  constructor(
+    readonly server: MqttServer,
+    readonly socket: Duplex,
+    readonly info: TransportInfo,
+  ) {
+    const opts = server.options;
+    this.guard = new FrameGuard(opts.maxPacketSize);
+    this.connectedAt = server.clock.now();
+    this.lastSeen = this.connectedAt;
+    if (opts.publishRateLimit > 0) this.bucket = new TokenBucket(opts.publishRateLimit, this.connectedAt);
+    this.parser.on('packet', (p: Packet) => this.onPacket(p));
+    this.parser.on('error', (err: Error) => this.fail(new MqttProtocolError(parserErrorCode(err.message), err.message)));
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.onDrain());
+    socket.on('error', (err: Error) => {
+      this.server.logger.debug({ err, clientId: this.clientId }, 'mqtt: socket error');
+    });
+    socket.on('close', () => this.onClosed());
+    this.connectTimer = server.clock.setTimeout(() => {
+      if (this.state === 'new' || this.state === 'auth') this.close('connect-timeout');
+    }, opts.connectTimeoutMs);
+    this.connectTimer.unref?.();
+  }
+
+  /** SessionLink: deliveries flow while the socket is not congested. */
+  get writable(): boolean {
+    return this.state === 'open' && !this.congested;
+  }
+
+  /** SessionLink: outgoing QoS 1/2 window. */
+  get window(): number {
+    return Math.min(this.server.options.maxInflight, this.clientReceiveMax);
+  }
+
+  /** Writes a packet; returns false when it was not sent (closed, unencodable, or too large for the client). */
+  write(packet: Packet): boolean {
+    if (this.state === 'closed') return false;
+    let buf: Buffer;
+    try {
+      buf = mqttPacket.generate(packet, { protocolVersion: this.version });
+    } catch (err) {
+      this.server.logger.debug({ err, cmd: packet.cmd, clientId: this.clientId }, 'mqtt: cannot encode packet');
+      return false;
+    }
+    if (this.clientMaxPacket > 0 && buf.length > this.clientMaxPacket) return false;
+    this.server.countBytesOut(buf.length);
+    if (!this.socket.write(buf)) this.congested = true;
+    return true;
+  }
+
+  /** SessionLink: writes an outgoing PUBLISH for a queued or in-flight message. */
+  sendPublish(o: Outbound, dup: boolean): boolean {
+    const m = o.message;
+    const packet: IPublishPacket = {
+      cmd: 'publish',
+      topic: m.topic,
+      payload: m.payload,
+      qos: o.qos,
+      retain: o.retain,
+      dup,
+    };
+    if (o.qos > 0) packet.messageId = o.packetId;
+    let newAlias = false;
+    if (this.version === 5) {
+      const props = headersToProps(m);
+      if (m.expiresAt !== undefined) props.messageExpiryInterval = remainingExpiry(m.expiresAt, this.server.clock.now());
+      if (o.subIds?.length) props.subscriptionIdentifier = o.subIds.length === 1 ? o.subIds[0] : o.subIds;
+      if (this.clientAliasMax > 0) {
+        const alias = this.aliasesOut.get(m.topic);
+        if (alias !== undefined) {
+          props.topicAlias = alias;
+          packet.topic = '';
+        } else if (this.aliasesOut.size < this.clientAliasMax) {
+          props.topicAlias = this.aliasesOut.size + 1;
+          this.aliasesOut.set(m.topic, props.topicAlias);
+          newAlias = true;
+        }
+      }
+      packet.properties = props;
+    }
+    if (!this.write(packet)) {
+      if (newAlias) this.aliasesOut.delete(m.topic);
+      return false;
+    }
+    this.server.countOut();
+    return true;
+  }
+
+  /** SessionLink: writes a PUBREL. */
+  sendPubrel(packetId: number): void {
+    this.write({ cmd: 'pubrel', messageId: packetId });
+  }
+
+  /**
+   * Closes the connection. With a reason code, a 5.0 client first gets a DISCONNECT (once
+   * connected) or a CONNACK (while connecting) carrying it.
+   */
+  close(reason: string, code?: number, reasonString?: string): void {
+    if (this.state === 'closed') return;
+    this.closeReason = reason;
+    if (code !== undefined && this.version === 5) {
+      if (this.state === 'open') {
+        const d: IDisconnectPacket = { cmd: 'disconnect', reasonCode: code };
+        if (reasonString) d.properties = { reasonString };
+        this.write(d);
+      } else if ((this.state === 'new' || this.state === 'auth') && this.clientIdKnown) {
+        this.write({ cmd: 'connack', reasonCode: code, sessionPresent: false });
+      }
+    }
+    this.state = 'closed';
+    this.socket.end();
+    const t = setTimeout(() => this.socket.destroy(), 1000);
+    t.unref();
+    this.onClosed();
+  }
+
+  /** Set by the CONNECT handler once a CONNECT was parsed (a CONNACK may then be sent). */
+  clientIdKnown = false;
+
+  /** Starts keep-alive supervision (§3.1.2.10: 1.5 × the interval). */
+  startKeepAlive(): void {
+    if (this.connectTimer) this.server.clock.clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
+    if (this.keepAlive > 0) this.armKeepAlive(this.keepAlive * 1500);
+  }
+
+  /** Protocol failure: log at debug, count, close with the reason code. */
+  fail(err: unknown): void {
+    if (this.state === 'closed') return;
+    if (err instanceof MqttProtocolError) {
+      this.server.logger.debug({ clientId: this.clientId, code: err.code, err: err.message }, 'mqtt: protocol error, closing');
+      this.server.countProtocolError(err.code);
+      if (this.state === 'new' && !this.clientIdKnown) {
+        // The CONNECT itself failed to parse: answer in the version it announced, if we can tell.
+        const v = sniffVersion(this.head);
+        if (v === 5 || err.code === RC.unsupportedProtocolVersion) {
+          this.version = v === 5 ? 5 : 4;
+          const code = v === 5 ? err.code : 1;
+          this.write(
+            this.version === 5
+              ? { cmd: 'connack', reasonCode: code, sessionPresent: false }
+              : { cmd: 'connack', returnCode: code, sessionPresent: false },
+          );
+        }
+        this.close('protocol-error');
+        return;
+      }
+      this.close('protocol-error', err.code, err.message);
+      return;
+    }
+    this.server.logger.warn({ err, clientId: this.clientId }, 'mqtt: unexpected error on connection, closing');
+    this.server.countProtocolError(RC.unspecifiedError);
+    this.close('error', RC.unspecifiedError);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.state === 'closed') return;
+    this.lastSeen = this.server.clock.now();
+    this.server.countBytesIn(chunk.length);
+    if (this.state === 'new' && !this.clientIdKnown)
+      this.head = this.head ? Buffer.concat([this.head, chunk]).subarray(0, 64) : chunk.subarray(0, 64);
+    const verdict = this.guard.check(chunk);
+    if (verdict !== 'ok') {
+      const code = verdict === 'too-large' ? RC.packetTooLarge : RC.malformedPacket;
+      this.fail(new MqttProtocolError(code, verdict === 'too-large' ? 'packet too large' : 'bad remaining length'));
+      return;
+    }
+    try {
+      this.parser.parse(chunk);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private onPacket(p: Packet): void {
+    if (this.state === 'closed') return;
+    if (this.busy) {
+      this.backlog.push(p);
+      // Stop reading while a slow hook holds the line; the backlog stays small.
+      if (this.backlog.length === 64) this.socket.pause();
+      return;
+    }
+    this.run(p);
+  }
+
+  private run(p: Packet): void {
+    let r: MaybePromise<void>;
+    try {
+      r = dispatchPacket(this, p);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    if (isPromise(r)) {
+      this.busy = true;
+      r.then(
+        () => this.drainBacklog(),
+        (err) => {
+          this.busy = false;
+          this.fail(err);
+        },
+      );
+    }
+  }
+
+  private drainBacklog(): void {
+    this.busy = false;
+    while (!this.busy && this.backlog.length > 0 && this.state !== 'closed') this.run(this.backlog.shift() as Packet);
+    if (!this.busy && !this.throttled && this.state !== 'closed') this.socket.resume();
+  }
+
+  /** Applies the publish rate limit by pausing reads (no data is lost). */
+  throttle(): void {
+    if (!this.bucket) return;
+    const wait = this.bucket.take(this.server.clock.now());
+    if (wait <= 0 || this.throttled) return;
+    this.throttled = true;
+    this.socket.pause();
+    const t = this.server.clock.setTimeout(() => {
+      this.throttled = false;
+      if (!this.busy && this.state !== 'closed') this.socket.resume();
+    }, wait);
+    t.unref?.();
+  }
+
+  private onDrain(): void {
+    this.congested = false;
+    if (this.state === 'open') this.session?.pump();
+  }
+
+  private armKeepAlive(ms: number): void {
+    this.keepAliveTimer = this.server.clock.setTimeout(() => {
+      const idle = this.server.clock.now() - this.lastSeen;
+      const limit = this.keepAlive * 1500;
+      if (idle >= limit) this.close('keepalive', RC.keepAliveTimeout);
+      else this.armKeepAlive(limit - idle);
+    }, ms);
+    this.keepAliveTimer.unref?.();
+  }
+
+  private onClosed(): void {
+    if (this.closedHandled) return;
+    this.closedHandled = true;
+    if (this.state !== 'closed') this.state = 'closed';
+    if (this.keepAliveTimer) this.server.clock.clearTimeout(this.keepAliveTimer);
+    if (this.connectTimer) this.server.clock.clearTimeout(this.connectTimer);
+    this.backlog.length = 0;
+    try {
+      this.server.connectionClosed(this);
+    } catch (err) {
+      this.server.logger.warn({ err, clientId: this.clientId }, 'mqtt: error while cleaning up a connection');
+    }
+  }
+}
+
+/** Reads the protocol level byte of a CONNECT from its first bytes, if present. */
+function sniffVersion(head: Buffer | undefined): number | undefined {
+  if (!head || head.length < 2 || head[0] >> 4 !== 1) return undefined;
+  let i = 1;
+  while (i < head.length && head[i] & 0x80) i++;
+  i++;
+  if (i + 2 > head.length) return undefined;
+  const nameLen = head.readUInt16BE(i);
+  const at = i + 2 + nameLen;
+  return at < head.length ? head[at] : undefined;
+}
+
+/** Used by handlers to refuse a packet with a reason code. */
+export function protocolError(code: number, message: string): never {
+  throw new MqttProtocolError(code, message);
+}

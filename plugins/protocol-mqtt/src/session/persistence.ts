@@ -1,0 +1,152 @@
+import type { Logger, MetaStore } from '@robustmq/sdk';
+import { decodeMessage, encodeMessage, type StoredMessage } from './codec.js';
+import type { Outbound, SubRecord } from './outbound.js';
+
+/** The session record kept under `mqtt/session/<clientId>`. */
+export interface SessionRecord {
+  clientId: string;
+  expiryInterval: number;
+  /** Epoch ms of the last disconnect; absent while connected. */
+  disconnectedAt?: number;
+  subscriptions: SubRecord[];
+  /** Incoming QoS 2 packet ids awaiting PUBREL. */
+  incomingQos2: number[];
+}
+
+interface StoredOutbound {
+  m: StoredMessage;
+  q: 0 | 1 | 2;
+  r: boolean;
+  s?: number[];
+  g?: string;
+  id?: number;
+  st?: 'publish' | 'pubrel';
+  seq?: number;
+}
+
+/** A session read back from the MetaStore at start-up. */
+export interface LoadedSession {
+  record: SessionRecord;
+  inflight: Outbound[];
+  queue: Outbound[];
+}
+
+const SESSION = 'mqtt/session/';
+const INFLIGHT = 'mqtt/inflight/';
+const QUEUE = 'mqtt/queue/';
+
+/**
+ * Writes persistent-session state to the MetaStore. Writes for one client are chained so they land
+ * in the order they were made; callers do not wait for them (the hot path stays synchronous).
+ */
+export class SessionPersistence {
+  private readonly chains = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly store: () => MetaStore,
+    private readonly logger: Logger,
+  ) {}
+
+  saveSession(record: SessionRecord): void {
+    this.enqueue(record.clientId, (s) => s.put(SESSION + enc(record.clientId), Buffer.from(JSON.stringify(record))));
+  }
+
+  putInflight(clientId: string, o: Outbound): void {
+    const value = Buffer.from(JSON.stringify(toStored(o)));
+    this.enqueue(clientId, (s) => s.put(`${INFLIGHT}${enc(clientId)}/${pad(o.packetId ?? 0, 5)}`, value));
+  }
+
+  deleteInflight(clientId: string, packetId: number): void {
+    this.enqueue(clientId, (s) => s.delete(`${INFLIGHT}${enc(clientId)}/${pad(packetId, 5)}`).then(() => undefined));
+  }
+
+  putQueued(clientId: string, o: Outbound): void {
+    const value = Buffer.from(JSON.stringify(toStored(o)));
+    this.enqueue(clientId, (s) => s.put(`${QUEUE}${enc(clientId)}/${pad(o.seq ?? 0, 15)}`, value));
+  }
+
+  deleteQueued(clientId: string, seq: number): void {
+    this.enqueue(clientId, (s) => s.delete(`${QUEUE}${enc(clientId)}/${pad(seq, 15)}`).then(() => undefined));
+  }
+
+  /** Writes the whole state of a session that just became persistent. */
+  saveAll(record: SessionRecord, inflight: Iterable<Outbound>, queue: Iterable<Outbound>): void {
+    this.saveSession(record);
+    for (const o of inflight) this.putInflight(record.clientId, o);
+    for (const o of queue) this.putQueued(record.clientId, o);
+  }
+
+  /** Removes everything stored for a client. */
+  deleteSession(clientId: string): void {
+    this.enqueue(clientId, async (s) => {
+      const ops: Array<{ key: string; value: Buffer | undefined }> = [{ key: SESSION + enc(clientId), value: undefined }];
+      for (const prefix of [INFLIGHT, QUEUE]) {
+        for (const e of await s.scan(`${prefix}${enc(clientId)}/`)) ops.push({ key: e.key, value: undefined });
+      }
+      await s.batch(ops);
+    });
+  }
+
+  /** Waits for every pending write. */
+  async flush(): Promise<void> {
+    while (this.chains.size > 0) await Promise.all([...this.chains.values()]);
+  }
+
+  /** Reads every stored session. */
+  async loadAll(): Promise<LoadedSession[]> {
+    const s = this.store();
+    const out: LoadedSession[] = [];
+    for (const e of await s.scan(SESSION)) {
+      try {
+        const record = JSON.parse(e.value.toString('utf8')) as SessionRecord;
+        const id = enc(record.clientId);
+        const inflight = (await s.scan(`${INFLIGHT}${id}/`)).map((x) => fromStored(JSON.parse(x.value.toString('utf8'))));
+        const queue = (await s.scan(`${QUEUE}${id}/`)).map((x) => fromStored(JSON.parse(x.value.toString('utf8'))));
+        out.push({ record, inflight, queue });
+      } catch (err) {
+        this.logger.warn({ err, key: e.key }, 'mqtt: unreadable stored session skipped');
+      }
+    }
+    return out;
+  }
+
+  private enqueue(clientId: string, op: (s: MetaStore) => Promise<void>): void {
+    const prev = this.chains.get(clientId) ?? Promise.resolve();
+    const next = prev
+      .then(() => op(this.store()))
+      .catch((err) => this.logger.warn({ err, clientId }, 'mqtt: session persistence write failed'))
+      .finally(() => {
+        if (this.chains.get(clientId) === next) this.chains.delete(clientId);
+      });
+    this.chains.set(clientId, next);
+  }
+}
+
+/** Client ids may contain `/`; keep one key level per id. */
+function enc(clientId: string): string {
+  return encodeURIComponent(clientId);
+}
+
+function pad(n: number, width: number): string {
+  return String(n).padStart(width, '0');
+}
+
+function toStored(o: Outbound): StoredOutbound {
+  const s: StoredOutbound = { m: encodeMessage(o.message), q: o.qos, r: o.retain };
+  if (o.subIds?.length) s.s = o.subIds;
+  if (o.shared) s.g = o.shared;
+  if (o.packetId !== undefined) s.id = o.packetId;
+  if (o.state) s.st = o.state;
+  if (o.seq !== undefined) s.seq = o.seq;
+  return s;
+}
+
+function fromStored(s: StoredOutbound): Outbound {
+  const o: Outbound = { message: decodeMessage(s.m), qos: s.q, retain: s.r };
+  if (s.s) o.subIds = s.s;
+  if (s.g) o.shared = s.g;
+  if (s.id !== undefined) o.packetId = s.id;
+  if (s.st) o.state = s.st;
+  if (s.seq !== undefined) o.seq = s.seq;
+  return o;
+}

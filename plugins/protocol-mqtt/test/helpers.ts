@@ -1,0 +1,98 @@
+import { once } from 'node:events';
+import { connect as netConnect, type Socket } from 'node:net';
+import { type Broker, startBroker } from '../../../kernel/src/broker.js';
+import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+
+/** A broker with memory storage and MQTT on a free port. */
+export interface TestBroker {
+  broker: Broker;
+  port: number;
+  endpoints: Record<string, number>;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts a broker with the MQTT plugin options given (port 0 unless set). */
+export async function startTestBroker(
+  options: Record<string, unknown> = {},
+  extra: Record<string, unknown> = {},
+): Promise<TestBroker> {
+  const broker = await startBroker({
+    env: {},
+    config: {
+      storage: 'memory',
+      admin: { enabled: false },
+      log: { level: process.env.TEST_LOG_LEVEL ?? 'silent' },
+      plugins: { 'protocol-mqtt': { options: { port: 0, sysInterval: 0, ...options } } },
+      ...extra,
+    },
+  });
+  const endpoints = broker.endpoints('protocol-mqtt');
+  const port = endpoints.tcp;
+  return { broker, port, endpoints, url: `mqtt://127.0.0.1:${port}`, stop: () => broker.stop() };
+}
+
+const clients: MqttClient[] = [];
+
+/** Connects an mqtt.js client and waits for CONNACK. */
+export async function client(tb: TestBroker | string, opts: IClientOptions = {}): Promise<MqttClient> {
+  const url = typeof tb === 'string' ? tb : tb.url;
+  const c = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...opts });
+  clients.push(c);
+  await new Promise<void>((resolve, reject) => {
+    c.once('connect', () => resolve());
+    c.once('error', reject);
+    c.once('close', () => reject(new Error('closed before CONNACK')));
+  });
+  return c;
+}
+
+/** Connects and resolves with the error or the CONNACK, without throwing. */
+export function tryConnect(
+  tb: TestBroker,
+  opts: IClientOptions = {},
+): Promise<{ connack?: unknown; error?: Error & { code?: number } }> {
+  const c = mqtt.connect(tb.url, { reconnectPeriod: 0, connectTimeout: 5000, ...opts });
+  clients.push(c);
+  return new Promise((resolve) => {
+    c.once('connect', (connack) => resolve({ connack }));
+    c.once('error', (error) => resolve({ error: error as Error & { code?: number } }));
+    c.once('close', () => resolve({ error: new Error('closed') }));
+  });
+}
+
+/** Ends every client opened by the helpers. */
+export async function closeClients(): Promise<void> {
+  await Promise.all(clients.splice(0).map((c) => c.endAsync(true).catch(() => undefined)));
+}
+
+/** Collects messages a client receives. */
+export function collect(c: MqttClient): Array<{ topic: string; payload: string; packet: IPublishPacket }> {
+  const out: Array<{ topic: string; payload: string; packet: IPublishPacket }> = [];
+  c.on('message', (topic, payload, packet) => out.push({ topic, payload: payload.toString(), packet }));
+  return out;
+}
+
+/** Waits until `cond` holds (polling), or fails after `ms`. */
+export async function waitFor(cond: () => boolean, ms = 3000, what = 'condition'): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** A raw TCP socket to the broker that records everything it receives. */
+export async function rawSocket(port: number): Promise<{ socket: Socket; data: () => Buffer; closed: Promise<void> }> {
+  const socket = netConnect(port, '127.0.0.1');
+  const chunks: Buffer[] = [];
+  socket.on('data', (c) => chunks.push(c));
+  socket.on('error', () => undefined);
+  const closed = once(socket, 'close').then(() => undefined);
+  await once(socket, 'connect');
+  return { socket, data: () => Buffer.concat(chunks), closed };
+}
