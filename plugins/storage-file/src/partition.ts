@@ -121,6 +121,8 @@ export class PartitionLog {
       throw toStorageError(err, `open partition ${log.label} in ${dir}`);
     }
     const last = log.active;
+    // Age-based rolling counts from when this process started appending to the segment.
+    last.createdAt = ctx.now();
     log.nextOffset = last.lastOffset + 1;
     let checkpoint = 0;
     try {

@@ -128,7 +128,9 @@ export class Segment {
     let maxTs = Number.NEGATIVE_INFINITY;
     let next = this.baseOffset;
     const end = await this.scan(0, fileSize, true, (pos, h) => {
-      if (h.baseOffset < next) return false; // offsets must grow: anything else is damage
+      // Appends are contiguous, so any other base offset (not covered by the CRC) is damage.
+      // Compaction, when it comes, must relax this to "greater than".
+      if (h.baseOffset !== next) return false;
       index.onBatch(pos, h.baseOffset, batchSize(h), maxTs);
       if (h.maxTimestamp > maxTs) maxTs = h.maxTimestamp;
       next = lastOffsetOf(h) + 1;

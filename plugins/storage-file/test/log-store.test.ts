@@ -1,0 +1,288 @@
+import { appendFile, readdir, readFile, stat, truncate, unlink, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { decodeRecordBatches, StorageError, type TopicPartition } from '@robustmq/sdk';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { FileStorage } from '../src/index.js';
+import { topicDirName } from '../src/paths.js';
+import { faultyFs } from './faulty-fs.js';
+import { open, rec, tempDir } from './helpers.js';
+
+const tp: TopicPartition = { topic: 'events/a', partition: 0 };
+const partitionDir = (dir: string, t = tp) => path.join(dir, 'logs', topicDirName(t.topic), String(t.partition));
+const values = async (s: FileStorage, from = 0) => (await s.logStore.read(tp, from, 100_000)).map((r) => r.value?.toString());
+
+async function segmentFiles(dir: string): Promise<string[]> {
+  return (await readdir(partitionDir(dir))).filter((n) => n.endsWith('.log')).sort();
+}
+
+describe('storage-file log store', () => {
+  let tmp: { dir: string; remove(): Promise<void> };
+  let storage: FileStorage | undefined;
+
+  beforeEach(async () => {
+    tmp = await tempDir();
+  });
+
+  afterEach(async () => {
+    await storage?.close();
+    storage = undefined;
+    await tmp.remove();
+  });
+
+  async function reopen(extra = {}): Promise<FileStorage> {
+    await storage?.close();
+    storage = await open(tmp.dir, { segmentBytes: 2048, indexIntervalBytes: 128, ...extra });
+    return storage;
+  }
+
+  it('rolls segments by size, writes indexes for sealed ones, and reads across them after reopen', async () => {
+    const s = await reopen();
+    await s.logStore.createTopic(tp.topic);
+    for (let i = 0; i < 200; i++)
+      await s.logStore.append(tp, [{ value: Buffer.from(`value-${i}`.padEnd(40, '.')), timestamp: 1000 + i }]);
+    const segments = s.logStore.segments(tp);
+    expect(segments.length).toBeGreaterThan(4);
+    for (const seg of segments.slice(0, -1)) expect(seg.size).toBeLessThanOrEqual(2048);
+    const files = await readdir(partitionDir(tmp.dir));
+    for (const seg of segments.slice(0, -1)) {
+      const base = String(seg.baseOffset).padStart(20, '0');
+      expect(files).toContain(`${base}.index`);
+      expect(files).toContain(`${base}.timeindex`);
+    }
+
+    const s2 = await reopen();
+    expect(s2.logStore.segments(tp)).toEqual(segments);
+    const all = await values(s2);
+    expect(all).toHaveLength(200);
+    expect(all[137]).toBe('value-137'.padEnd(40, '.'));
+    expect((await s2.logStore.read(tp, 151, 3)).map((r) => r.offset)).toEqual([151, 152, 153]);
+    expect(await s2.logStore.offsetForTimestamp(tp, 1000 + 123)).toBe(123);
+    expect(await s2.logStore.offsetForTimestamp(tp, 5000)).toBeUndefined();
+    const fetched = await s2.logStore.fetch(tp, 60, 100_000);
+    const offsets = decodeRecordBatches(fetched.batches).flatMap((b) => b.records.map((r) => r.offset));
+    expect(offsets[0]).toBe(60);
+    expect(offsets.at(-1)).toBe(199);
+  });
+
+  it('rebuilds missing or stale index files', async () => {
+    const s = await reopen();
+    await s.logStore.createTopic(tp.topic);
+    for (let i = 0; i < 120; i++)
+      await s.logStore.append(tp, [{ value: Buffer.from(`v${i}`.padEnd(50, '-')), timestamp: 10 * i }]);
+    await s.close();
+    storage = undefined;
+    const dir = partitionDir(tmp.dir);
+    const indexes = (await readdir(dir)).filter((n) => n.endsWith('.index')).sort();
+    expect(indexes.length).toBeGreaterThan(1);
+    await unlink(path.join(dir, indexes[0]));
+    // Stale: an index that claims to cover a different log size.
+    const stale = await readFile(path.join(dir, indexes[1]));
+    stale.writeBigUInt64BE(1n, 8);
+    await writeFile(path.join(dir, indexes[1]), stale);
+
+    const s2 = await reopen();
+    expect(await values(s2)).toHaveLength(120);
+    expect((await s2.logStore.read(tp, 77, 1))[0].value?.toString()).toBe('v77'.padEnd(50, '-'));
+    expect(await s2.logStore.offsetForTimestamp(tp, 455)).toBe(46);
+    const rebuilt = (await readdir(dir)).filter((n) => n.endsWith('.index'));
+    expect(rebuilt.length).toBeGreaterThanOrEqual(indexes.length - 1);
+  });
+
+  it('truncates a torn batch at the tail on start (torn-write test) and continues the offsets', async () => {
+    const s = await reopen({ segmentBytes: 1024 * 1024 });
+    await s.logStore.createTopic(tp.topic);
+    for (let i = 0; i < 10; i++) await s.logStore.append(tp, [rec(`a${i}`), rec(`b${i}`)]);
+    await s.close();
+    storage = undefined;
+
+    const [file] = await segmentFiles(tmp.dir);
+    const logPath = path.join(partitionDir(tmp.dir), file);
+    const full = (await stat(logPath)).size;
+    const batch = full / 10; // identical-size batches
+    // Cut the last batch in half: a write torn by a crash.
+    await truncate(logPath, full - Math.floor(batch / 2));
+
+    const s2 = await reopen({ segmentBytes: 1024 * 1024 });
+    expect(await s2.logStore.offsets(tp)).toEqual({ logStartOffset: 0, highWatermark: 18 });
+    expect(await values(s2)).toEqual(Array.from({ length: 9 }, (_, i) => [`a${i}`, `b${i}`]).flat());
+    expect((await stat(logPath)).size).toBe(batch * 9);
+    expect((await s2.logStore.append(tp, [rec('after')])).baseOffset).toBe(18);
+    expect((await s2.logStore.read(tp, 18, 5)).map((r) => r.value?.toString())).toEqual(['after']);
+  });
+
+  it('drops a batch whose CRC no longer matches, and garbage after the last batch', async () => {
+    const s = await reopen({ segmentBytes: 1024 * 1024 });
+    await s.logStore.createTopic(tp.topic);
+    for (let i = 0; i < 5; i++) await s.logStore.append(tp, [rec(`x${i}`)]);
+    await s.close();
+    storage = undefined;
+    const [file] = await segmentFiles(tmp.dir);
+    const logPath = path.join(partitionDir(tmp.dir), file);
+    const bytes = await readFile(logPath);
+    const batch = bytes.length / 5;
+    bytes[batch * 3 + 65] ^= 0xff; // inside the 4th batch's records (CRC-covered)
+    await writeFile(logPath, bytes);
+    await appendFile(logPath, Buffer.from('garbage after the tail'));
+
+    const s2 = await reopen({ segmentBytes: 1024 * 1024 });
+    expect(await values(s2)).toEqual(['x0', 'x1', 'x2']);
+    expect((await s2.logStore.append(tp, [rec('x3-again')])).baseOffset).toBe(3);
+  });
+
+  it('rolls by age (segmentMs) using the injected clock', async () => {
+    let now = 1_000_000;
+    const s = await reopen({ segmentBytes: 1024 * 1024, segmentMs: 60_000, now: () => now });
+    await s.logStore.createTopic(tp.topic);
+    await s.logStore.append(tp, [rec('old')]);
+    now += 30_000;
+    await s.logStore.append(tp, [rec('still-first')]);
+    expect(s.logStore.segments(tp)).toHaveLength(1);
+    now += 31_000;
+    await s.logStore.append(tp, [rec('second')]);
+    expect(s.logStore.segments(tp).map((x) => x.baseOffset)).toEqual([0, 2]);
+  });
+
+  it('retention deletes whole sealed segments by time and by size; the log start survives reopen', async () => {
+    const s = await reopen({ segmentBytes: 1024 });
+    await s.logStore.createTopic(tp.topic);
+    const old = Date.now() - 10 * 60_000;
+    for (let i = 0; i < 60; i++)
+      await s.logStore.append(tp, [{ value: Buffer.alloc(100, 1), timestamp: i < 30 ? old : Date.now() }]);
+    const before = s.logStore.segments(tp);
+    expect(before.length).toBeGreaterThan(4);
+
+    await s.logStore.updateTopicConfig(tp.topic, { retentionMs: 60_000 });
+    const byTime = await s.logStore.applyRetention();
+    expect(byTime).toBeGreaterThan(0);
+    const start = (await s.logStore.offsets(tp)).logStartOffset;
+    expect(start).toBeGreaterThan(0);
+    expect(start).toBeLessThanOrEqual(30);
+    const remaining = await s.logStore.read(tp, 0, 1000);
+    expect(remaining[0].offset).toBe(start);
+    expect(remaining.at(-1)?.offset).toBe(59);
+
+    await s.logStore.updateTopicConfig(tp.topic, { retentionBytes: 2048 });
+    await s.logStore.applyRetention();
+    const after = s.logStore.segments(tp);
+    expect(after.reduce((n, x) => n + x.size, 0) - after[0].size).toBeLessThan(2048);
+    expect(after.at(-1)).toEqual(before.at(-1)); // the active segment is never deleted
+    const files = await segmentFiles(tmp.dir);
+    expect(files).toHaveLength(after.length);
+
+    const startAfter = (await s.logStore.offsets(tp)).logStartOffset;
+    const s2 = await reopen({ segmentBytes: 1024 });
+    expect(await s2.logStore.offsets(tp)).toEqual({ logStartOffset: startAfter, highWatermark: 60 });
+  });
+
+  it('deleteRecordsBefore removes whole segments below the new log start', async () => {
+    const s = await reopen({ segmentBytes: 1024 });
+    await s.logStore.createTopic(tp.topic);
+    for (let i = 0; i < 40; i++) await s.logStore.append(tp, [{ value: Buffer.alloc(100, 2) }]);
+    const segs = s.logStore.segments(tp);
+    const target = segs[3].baseOffset + 1;
+    expect(await s.logStore.deleteRecordsBefore(tp, target)).toBe(target);
+    expect(s.logStore.segments(tp)[0].baseOffset).toBe(segs[3].baseOffset);
+    expect((await s.logStore.read(tp, 0, 1))[0].offset).toBe(target);
+    await expect(s.logStore.fetch(tp, target - 1, 1000)).rejects.toMatchObject({ code: 'offset-out-of-range' });
+    const s2 = await reopen({ segmentBytes: 1024 });
+    expect((await s2.logStore.offsets(tp)).logStartOffset).toBe(target);
+  });
+
+  it('group commit: concurrent appends under fsync always share fsyncs', async () => {
+    const { fs, faults } = faultyFs();
+    const s = await reopen({ segmentBytes: 64 * 1024 * 1024, fs });
+    await s.logStore.createTopic(tp.topic);
+    const before = faults.datasyncs;
+    const n = 200;
+    const results = await Promise.all(Array.from({ length: n }, (_, i) => s.logStore.append(tp, [rec(`g${i}`)])));
+    expect(results.map((r) => r.baseOffset)).toEqual(Array.from({ length: n }, (_, i) => i));
+    const syncs = faults.datasyncs - before;
+    expect(syncs).toBeGreaterThan(0);
+    expect(syncs).toBeLessThan(n / 4);
+  });
+
+  it('fsync never and interval acknowledge without an fsync per append', async () => {
+    for (const fsync of ['never', 'interval'] as const) {
+      const { fs, faults } = faultyFs();
+      const s = await reopen({ fs, fsync, fsyncIntervalMs: 20 });
+      await s.logStore.createTopic(`t-${fsync}`);
+      const before = faults.datasyncs;
+      for (let i = 0; i < 20; i++) await s.logStore.append({ topic: `t-${fsync}`, partition: 0 }, [rec(`n${i}`)]);
+      const afterAppends = faults.datasyncs - before;
+      expect(afterAppends).toBeLessThan(5);
+      if (fsync === 'interval') {
+        await new Promise((r) => setTimeout(r, 80));
+        expect(faults.datasyncs - before).toBeGreaterThan(afterAppends);
+      }
+      await s.logStore.flush();
+      expect((await s.logStore.offsets({ topic: `t-${fsync}`, partition: 0 })).highWatermark).toBe(20);
+    }
+  });
+
+  it('disk full: appends fail with code disk-full, reads keep working, appends recover afterwards', async () => {
+    const { fs, faults } = faultyFs();
+    const s = await reopen({ fs });
+    await s.logStore.createTopic(tp.topic);
+    await s.logStore.append(tp, [rec('before-1'), rec('before-2')]);
+
+    faults.write = 'ENOSPC';
+    faults.partialBytes = 30; // part of the batch reaches the file before the error
+    const err = await s.logStore.append(tp, [rec('lost')]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StorageError);
+    expect((err as StorageError).code).toBe('disk-full');
+    expect((err as Error).message).toMatch(/disk full/);
+    // Several appends waiting together all fail, none is half-acknowledged.
+    const many = await Promise.allSettled([s.logStore.append(tp, [rec('x')]), s.logStore.append(tp, [rec('y')])]);
+    expect(many.every((r) => r.status === 'rejected')).toBe(true);
+    expect(await values(s)).toEqual(['before-1', 'before-2']);
+    expect(await s.logStore.offsets(tp)).toEqual({ logStartOffset: 0, highWatermark: 2 });
+
+    faults.write = 'EIO';
+    faults.partialBytes = undefined;
+    await expect(s.logStore.append(tp, [rec('io')])).rejects.toMatchObject({ code: 'io' });
+
+    faults.write = undefined;
+    faults.sync = 'EIO';
+    await expect(s.logStore.append(tp, [rec('unsynced')])).rejects.toMatchObject({ code: 'io' });
+
+    faults.sync = undefined;
+    expect((await s.logStore.append(tp, [rec('after')])).baseOffset).toBe(2);
+    expect(await values(s)).toEqual(['before-1', 'before-2', 'after']);
+    const s2 = await reopen();
+    expect(await values(s2)).toEqual(['before-1', 'before-2', 'after']);
+  });
+
+  it('a failed segment roll fails the append and the next one succeeds', async () => {
+    const { fs, faults } = faultyFs();
+    const s = await reopen({ fs, segmentBytes: 1024 });
+    await s.logStore.createTopic(tp.topic);
+    let i = 0;
+    while (s.logStore.segments(tp)[0].size < 900) await s.logStore.append(tp, [{ value: Buffer.alloc(100, i++) }]);
+    faults.create = 'ENOSPC';
+    await expect(s.logStore.append(tp, [{ value: Buffer.alloc(200) }])).rejects.toMatchObject({ code: 'disk-full' });
+    faults.create = undefined;
+    expect((await s.logStore.append(tp, [{ value: Buffer.alloc(200) }])).baseOffset).toBe(i);
+    expect(s.logStore.segments(tp)).toHaveLength(2);
+  });
+
+  it('removes a topic directory left without topic.json by a crashed create', async () => {
+    const s = await reopen();
+    await s.logStore.createTopic('kept');
+    await s.close();
+    storage = undefined;
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(path.join(tmp.dir, 'logs', 'half-created', '0'), { recursive: true });
+    const s2 = await reopen();
+    expect(await s2.logStore.listTopics()).toEqual(['kept']);
+    expect((await readdir(path.join(tmp.dir, 'logs'))).sort()).toEqual(['kept']);
+  });
+
+  it('a closed store refuses work with code closed', async () => {
+    const s = await reopen();
+    await s.logStore.createTopic(tp.topic);
+    await s.close();
+    storage = undefined;
+    await expect(s.logStore.append(tp, [rec('late')])).rejects.toMatchObject({ code: 'closed' });
+    await expect(s.metaStore.put('k', Buffer.from('v'))).rejects.toMatchObject({ code: 'closed' });
+  });
+});
