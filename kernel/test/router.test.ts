@@ -621,3 +621,52 @@ describe('TopicRouter message expiry', () => {
     ]);
   });
 });
+
+describe('TopicRouter re-entrancy', () => {
+  it('handles a subscriber that detaches itself from inside deliver', () => {
+    const { hooks, dropped } = recordingHooks();
+    const { metrics, gauges } = recordingMetrics();
+    const router = new TopicRouter({ hooks, metrics });
+    const s: Subscriber = {
+      id: 's',
+      deliver: () => {
+        router.detach('s');
+        return false;
+      },
+    };
+    const other = new RecordingSubscriber('other');
+    router.attach(s);
+    router.attach(other);
+    router.subscribe('s', 't');
+    router.subscribe('other', 't');
+    expect(router.publish(msg('t'))).toEqual({ matched: 1, dropped: 0 });
+    expect(other.received).toHaveLength(1);
+    expect(dropped.map((d) => [d.subscriberId, d.reason])).toEqual([['s', 'detached']]);
+    expect(gauges.get('robustmq_queue_depth') ?? 0).toBe(0);
+    expect(router.size).toBe(1);
+  });
+
+  it('handles a subscriber that detaches itself while its queue is re-offered', () => {
+    const { metrics, gauges } = recordingMetrics();
+    const router = new TopicRouter({ metrics });
+    let mode: 'refuse' | 'leave' = 'refuse';
+    const s: Subscriber = {
+      id: 's',
+      deliver: () => {
+        if (mode === 'refuse') return false;
+        router.detach('s');
+        return false;
+      },
+    };
+    const handle = router.attach(s);
+    router.subscribe('s', 't');
+    router.publish(msg('t', '1'));
+    router.publish(msg('t', '2'));
+    expect(gauges.get('robustmq_queue_depth')).toBe(2);
+    mode = 'leave';
+    handle.resume();
+    expect(gauges.get('robustmq_queue_depth')).toBe(0);
+    expect(handle.queued).toBe(0);
+    expect(router.size).toBe(0);
+  });
+});

@@ -353,6 +353,11 @@ export class TopicRouter implements Router {
 
   /** Queues a delivery, applying the drop policy when the queue is full. */
   private enqueue(state: SubscriberState, delivery: Delivery, tally: Tally): void {
+    if (state.subscriber === undefined) {
+      // Detached from inside its own deliver(): nothing left to queue for.
+      this.drop(delivery.message, state.id, 'detached');
+      return;
+    }
     const queue = state.queue;
     if (queue.length >= state.queueLimit) {
       if (state.dropPolicy === 'drop-newest' || state.queueLimit === 0) {
@@ -402,6 +407,10 @@ export class TopicRouter implements Router {
 
   /** Puts a refused delivery back at the head; if the queue filled meanwhile, the policy picks the victim. */
   private requeueFront(state: SubscriberState, delivery: Delivery): void {
+    if (state.subscriber === undefined) {
+      this.drop(delivery.message, state.id, 'detached');
+      return;
+    }
     const queue = state.queue;
     if (queue.length >= state.queueLimit) {
       if (state.dropPolicy === 'drop-oldest' || state.queueLimit === 0) {
