@@ -36,6 +36,12 @@ export async function startTestBroker(
 const clients: MqttClient[] = [];
 type Received = Array<{ topic: string; payload: string; packet: IPublishPacket }>;
 const received = new WeakMap<MqttClient, Received>();
+const connacks = new WeakMap<MqttClient, { sessionPresent: boolean; properties?: Record<string, unknown> }>();
+
+/** The CONNACK a helper client got. */
+export function connackOf(c: MqttClient): { sessionPresent: boolean; properties?: Record<string, unknown> } | undefined {
+  return connacks.get(c);
+}
 
 /** Connects an mqtt.js client and waits for CONNACK. */
 export async function client(tb: TestBroker | string, opts: IClientOptions = {}): Promise<MqttClient> {
@@ -44,7 +50,10 @@ export async function client(tb: TestBroker | string, opts: IClientOptions = {})
   clients.push(c);
   collect(c);
   await new Promise<void>((resolve, reject) => {
-    c.once('connect', () => resolve());
+    c.once('connect', (ack) => {
+      connacks.set(c, ack as never);
+      resolve();
+    });
     c.once('error', reject);
     c.once('close', () => reject(new Error('closed before CONNACK')));
   });

@@ -1,0 +1,66 @@
+import { afterEach, expect, it } from 'vitest';
+import type { MemoryMetaData } from '../../../kernel/src/memory/index.js';
+import { startPlugin } from './harness.js';
+import { client, closeClients, collect, connackOf, RawClient, sleep, waitFor } from './helpers.js';
+
+afterEach(closeClients);
+
+it('restores sessions, offline queue, in-flight state and retained messages from the MetaStore after a restart', async () => {
+  const data: MemoryMetaData = new Map();
+  const one = await startPlugin({}, data);
+  const url1 = `mqtt://127.0.0.1:${one.port}`;
+  const session = { protocolVersion: 5 as const, clientId: 'survivor', clean: false, properties: { sessionExpiryInterval: 600 } };
+  const sub = await client(url1, session);
+  await sub.subscribeAsync('rs/+', { qos: 1 });
+  await sub.endAsync();
+  // An in-flight message that the client never acknowledges.
+  const raw = await RawClient.connected(one.port, 5, {
+    clientId: 'inflight-survivor',
+    clean: false,
+    properties: { sessionExpiryInterval: 600 },
+  });
+  raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'rs/+', qos: 1 }] });
+  await raw.next('suback');
+  const pub = await client(url1, { protocolVersion: 5 });
+  await pub.publishAsync('rs/a', 'queued-1', { qos: 1 });
+  await pub.publishAsync('rs/b', 'queued-2', { qos: 1 });
+  await pub.publishAsync('rs/keep', 'retained', { qos: 1, retain: true });
+  const unacked = await raw.next('publish');
+  raw.end();
+  await pub.endAsync();
+  await sleep(50);
+  await one.stop();
+  expect([...data.keys()].some((k) => k.startsWith('mqtt/queue/survivor/'))).toBe(true);
+
+  const two = await startPlugin({}, data);
+  const url2 = `mqtt://127.0.0.1:${two.port}`;
+  const back = await client(url2, session);
+  expect(connackOf(back)?.sessionPresent).toBe(true);
+  const got = collect(back);
+  await waitFor(() => got.length === 3);
+  expect(got.map((g) => g.payload)).toEqual(['queued-1', 'queued-2', 'retained']);
+
+  const rawBack = await RawClient.open(two.port, 5);
+  rawBack.send({
+    cmd: 'connect',
+    protocolId: 'MQTT',
+    protocolVersion: 5,
+    clientId: 'inflight-survivor',
+    clean: false,
+    keepalive: 0,
+    properties: { sessionExpiryInterval: 600 },
+  });
+  expect((await rawBack.next('connack')).sessionPresent).toBe(true);
+  const resent = await rawBack.next('publish');
+  expect(resent).toMatchObject({ dup: true, messageId: unacked.messageId });
+  expect(resent.payload.toString()).toBe(unacked.payload.toString());
+
+  const fresh = await client(url2, { protocolVersion: 5 });
+  const gotFresh = collect(fresh);
+  await fresh.subscribeAsync('rs/keep');
+  await waitFor(() => gotFresh.length === 1);
+  expect(gotFresh[0]).toMatchObject({ payload: 'retained' });
+  rawBack.end();
+  await closeClients();
+  await two.stop();
+});
