@@ -21,7 +21,10 @@ describe('storage-file data directory lock', () => {
 
   it('a second open in the same process fails naming the directory and the pid, and works after close', async () => {
     const first = await open(tmp.dir);
-    const err = await open(tmp.dir).catch((e: unknown) => e as Error);
+    const err = (await open(tmp.dir).then(
+      () => new Error('unexpectedly opened'),
+      (e: unknown) => e,
+    )) as Error;
     expect(err).toBeInstanceOf(Error);
     expect(err.message).toContain(tmp.dir);
     expect(err.message).toContain(`pid ${process.pid}`);
@@ -37,7 +40,10 @@ describe('storage-file data directory lock', () => {
         child.stdout.on('data', (d: Buffer) => d.toString().includes('locked') && resolve());
         child.on('exit', (code) => reject(new Error(`fixture exited with ${code}`)));
       });
-      const err = await open(tmp.dir).catch((e: unknown) => e as Error);
+      const err = (await open(tmp.dir).then(
+        () => new Error('unexpectedly opened'),
+        (e: unknown) => e,
+      )) as Error;
       expect(err.message).toContain(tmp.dir);
       expect(err.message).toContain(`pid ${child.pid}`);
       expect((err as { code?: string }).code).toBe('unavailable');
