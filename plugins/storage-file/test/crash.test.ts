@@ -33,7 +33,7 @@ async function runAndKill(dir: string, run: number, ms: number, acked: Acked): P
     for (const line of lines) {
       const [kind, first, ...rest] = line.split(' ');
       if (kind === 'ready') ready();
-      else if (kind === 'A') rest.forEach((v, k) => acked.records.set(Number(first) + k, v));
+      else if (kind === 'A') for (const [k, v] of rest.entries()) acked.records.set(Number(first) + k, v);
       else if (kind === 'M') acked.meta.set(first, rest[0]);
     }
   });
