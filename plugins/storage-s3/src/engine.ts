@@ -124,25 +124,38 @@ export class S3Engine {
   // Recovery and claim
   // ---------------------------------------------------------------------------------------------
 
+  /**
+   * Loads the newest snapshot and the log after it, then claims the next free log position
+   * (trying position after position, so a busy old writer cannot starve the takeover), and
+   * replays whatever others wrote before the claim.
+   */
   private async recover(): Promise<void> {
+    let claimed: number | undefined;
     for (let attempt = 1; ; attempt++) {
-      const state = await this.loadLatest();
-      if (state && (await this.claim(state))) {
-        this.durable = state;
-        this.pending = state.clone();
-        this.logger.info({ seq: state.seq, epoch: state.epoch, topics: state.topics.size }, 'S3 storage recovered');
-        return;
+      const state = await this.loadLatest(claimed);
+      if (state && claimed === undefined) {
+        const seq = await this.claimNext(state);
+        claimed = seq;
+        if (await this.replayAfter(state, seq)) return this.adopt(state);
+      } else if (state && state.seq === claimed) {
+        return this.adopt(state);
       }
-      // Raced with garbage collection or another writer's claim: start over from the listing.
+      // Objects vanished under us (a previous owner collected them): reload from the newest snapshot.
       if (attempt >= RECOVERY_ATTEMPTS)
         throw new StorageError('could not recover S3 storage: the log kept changing underneath', 'unavailable');
       await new Promise((r) => setTimeout(r, backoffDelay(this.options.retry, attempt)));
     }
   }
 
-  /** Newest snapshot plus every log object after it; undefined when something vanished meanwhile. */
-  private async loadLatest(): Promise<StoreState | undefined> {
-    const snapshots = (await this.io.list(SNAPSHOT_DIR)).filter((o) => Number.isFinite(seqOf(o.key)));
+  private adopt(state: StoreState): void {
+    this.durable = state;
+    this.pending = state.clone();
+    this.logger.info({ seq: state.seq, epoch: state.epoch, topics: state.topics.size }, 'S3 storage recovered');
+  }
+
+  /** Newest snapshot (at or before `upTo`) plus the log after it; undefined when something vanished. */
+  private async loadLatest(upTo?: number): Promise<StoreState | undefined> {
+    const snapshots = (await this.io.list(SNAPSHOT_DIR)).filter((o) => seqOf(o.key) <= (upTo ?? Number.POSITIVE_INFINITY));
     let state = new StoreState();
     const newest = snapshots.at(-1);
     if (newest) {
@@ -151,21 +164,22 @@ export class S3Engine {
       state = StoreState.decode(bytes);
       this.lastSnapshotSeq = state.seq;
     }
-    return (await this.replayAfter(state)) ? state : undefined;
+    return (await this.replayAfter(state, upTo)) ? state : undefined;
   }
 
-  /** Applies log objects after `state.seq`; false when one vanished or a gap appeared. */
-  private async replayAfter(state: StoreState): Promise<boolean> {
+  /** Applies log objects after `state.seq` (up to `upTo`); false when one vanished or a gap appeared. */
+  private async replayAfter(state: StoreState, upTo = Number.POSITIVE_INFINITY): Promise<boolean> {
     const logs = await this.io.list(LOG_DIR, logKey(state.seq));
     for (const { key, size } of logs) {
       const seq = seqOf(key);
       if (!Number.isFinite(seq) || seq <= state.seq) continue;
+      if (seq > upTo) break;
       if (seq !== state.seq + 1) return false;
       const read = await this.readLogHeader(key);
       if (!read) return false;
       state.applyObject(seq, key, size, read.dataStart, read.header.ops);
     }
-    return true;
+    return upTo === Number.POSITIVE_INFINITY || state.seq === upTo;
   }
 
   async readLogHeader(key: string): Promise<{ header: LogObjectHeader; dataStart: number } | undefined> {
@@ -176,15 +190,20 @@ export class S3Engine {
     return bytes ? decodeLogHeader(bytes) : undefined;
   }
 
-  /** Writes a claim at the next position; false when another writer got there first. */
-  private async claim(state: StoreState): Promise<boolean> {
-    const seq = state.seq + 1;
-    const ops: Op[] = [{ t: 'claim', epoch: state.epoch + 1, writer: this.writerId }];
-    const { body, dataStart } = encodeLogObject(this.header(seq, state.epoch + 1, ops), []);
-    const taken = await this.io.putIfAbsent(logKey(seq), body, { writer: this.writerId, nonce: 'claim' });
-    if (taken && taken.metadata.writer !== this.writerId) return false;
-    state.applyObject(seq, logKey(seq), body.length, dataStart, ops);
-    return true;
+  /**
+   * Creates a claim object at the first free log position after `state.seq`; returns it. On a
+   * collision it jumps past the newest listed object, so a busy old writer cannot outrun it.
+   */
+  private async claimNext(state: StoreState): Promise<number> {
+    const nonce = randomBytes(8).toString('hex');
+    for (let seq = state.seq + 1; ; ) {
+      const ops: Op[] = [{ t: 'claim', epoch: state.epoch + 1, writer: this.writerId }];
+      const { body } = encodeLogObject(this.header(seq, state.epoch + 1, ops), []);
+      const taken = await this.io.putIfAbsent(logKey(seq), body, { writer: this.writerId, nonce }, false);
+      if (!taken || (taken.metadata.writer === this.writerId && taken.metadata.nonce === nonce)) return seq;
+      const newest = (await this.io.list(LOG_DIR, logKey(seq))).at(-1);
+      seq = Math.max(seq, newest ? seqOf(newest.key) : seq) + 1;
+    }
   }
 
   private header(seq: number, epoch: number, ops: Op[]): LogObjectHeader {

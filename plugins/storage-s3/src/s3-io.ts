@@ -75,11 +75,20 @@ export class S3Io {
 
   /**
    * Creates `key` only if it does not exist (`If-None-Match: *`). Returns undefined on success,
-   * or the existing object's metadata when the key was taken (HTTP 412).
+   * or the existing object's metadata when the key was taken (HTTP 412). A 412 after a retried
+   * attempt may be our own first attempt, so the metadata is then read back (HEAD) for the caller
+   * to compare; with `identify` it is read back always (to name the other writer).
    */
-  async putIfAbsent(key: string, body: Buffer, metadata: Record<string, string>): Promise<ExistingObject | undefined> {
+  async putIfAbsent(
+    key: string,
+    body: Buffer,
+    metadata: Record<string, string>,
+    identify = true,
+  ): Promise<ExistingObject | undefined> {
+    let attempts = 0;
     try {
       await this.run('PutObject', async () => {
+        attempts++;
         this.stats.puts++;
         this.stats.bytesPut += body.length;
         await this.client.send(
@@ -89,6 +98,7 @@ export class S3Io {
       return undefined;
     } catch (err) {
       if (statusOf(err) !== 412) throw err;
+      if (attempts === 1 && !identify) return { metadata: {} };
       const head = await this.head(key);
       return { metadata: head?.metadata ?? {} };
     }

@@ -62,7 +62,8 @@ export class StoreState {
   apply(op: Op, key: string, size: number, dataStart: number, seq: number): void {
     switch (op.t) {
       case 'claim':
-        this.epoch = op.epoch;
+        // Monotonic even when a claimant computed its epoch from a stale state.
+        this.epoch = Math.max(this.epoch + 1, op.epoch);
         if (!this.claims.includes(seq)) this.claims.push(seq);
         return;
       case 'topic':

@@ -40,11 +40,19 @@ function launch(directory: string, port: number): Promise<{ child: ChildProcess;
     });
     let stderr = '';
     child.stderr?.on('data', (d) => {
-      stderr += d;
+      stderr = (stderr + d).slice(-8192);
     });
     const lines = createInterface({ input: child.stdout! });
-    lines.once('line', (line) => resolve({ child, port: (JSON.parse(line) as { port: number }).port }));
-    child.once('exit', (code) => reject(new Error(`s3 test server exited with ${code}: ${stderr}`)));
+    let started = false;
+    lines.once('line', (line) => {
+      started = true;
+      resolve({ child, port: (JSON.parse(line) as { port: number }).port });
+    });
+    child.once('exit', (code, signal) => {
+      if (!started) reject(new Error(`s3 test server exited with ${code}: ${stderr}`));
+      // A crash (not our SIGKILL) would otherwise surface only as connection errors.
+      else if (signal !== 'SIGKILL') process.stderr.write(`s3 test server exited (${code ?? signal}):\n${stderr}\n`);
+    });
   });
 }
 
