@@ -58,11 +58,13 @@ export class BatchingFilter {
     this.stopped = true;
     const rest = this.queue;
     this.queue = [];
-    const verdicts = this.failed(
-      rest.map((p) => p.message),
-      new FilterFailure('unavailable', `filter ${this.opts.name} stopped`),
-    );
-    rest.forEach((p, i) => p.resolve(verdicts[i]));
+    if (rest.length > 0) {
+      const verdicts = this.failed(
+        rest.map((p) => p.message),
+        new FilterFailure('unavailable', `filter ${this.opts.name} stopped`),
+      );
+      rest.forEach((p, i) => p.resolve(verdicts[i]));
+    }
     await this.opts.runner.stop();
   }
 

@@ -38,6 +38,8 @@ function capabilityOf(pkg, iface) {
   if (pkg === 'wasi:filesystem') return 'preopens';
   if (pkg === 'wasi:io') return 'io';
   if (pkg === 'wasi:cli') {
+    // The environment is always readable but holds only the granted variables (none by default):
+    // libc start-up code asks for it, and an empty list reveals nothing.
     if (iface === 'environment') return 'env';
     if (iface === 'stdout' || iface === 'stderr' || iface.startsWith('terminal-')) return 'stdio';
   }
@@ -57,12 +59,13 @@ export async function sandboxImports(grants) {
   if (g.clocks) granted.add('clocks');
   if (g.random) granted.add('random');
   if (g.stdio) granted.add('stdio');
-  if (env.length > 0) granted.add('env');
+  granted.add('env');
   if (Object.keys(preopens).length > 0) granted.add('preopens');
-  // Streams and pollables are only reachable through a granted capability.
-  if (granted.size > 0) granted.add('io');
+  // Streams and pollables are only reachable through another granted capability.
+  const any = granted.size > 1;
+  if (any) granted.add('io');
   let shim;
-  if (granted.size > 0) {
+  if (any) {
     shim = await import('@bytecodealliance/preview2-shim');
   }
   const fs = granted.has('preopens') ? shim.filesystem.createFilesystem({ preopens }) : undefined;

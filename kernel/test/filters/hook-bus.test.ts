@@ -1,0 +1,287 @@
+// WASM and TypeScript rule filters against the kernel hook bus: verdicts, conversions, the
+// sandbox (trap, infinite loop, memory, file access), registry pinning, batching and isolation modes.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FilterOutcome } from '@robustmq/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FilterEntryInput, FilterLoadError, installFilters } from '../../src/filters/index.js';
+import { KernelHookBus } from '../../src/hooks/index.js';
+import { PromMetrics } from '../../src/metrics.js';
+import { type Built, committedBuilds } from './build.js';
+import { captureLogger, msg, writeRegistry } from './helpers.js';
+
+let tmp: string;
+let builds: Record<string, Built>;
+let registryPath: string;
+let cacheDir: string;
+
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'robustmq-filters-'));
+  builds = await committedBuilds();
+  registryPath = await writeRegistry(tmp, Object.values(builds));
+  cacheDir = join(tmp, 'cache');
+});
+
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+/** A fresh bus with the given filters installed; `stop` undoes it. */
+async function setup(entries: FilterEntryInput[]) {
+  const logger = captureLogger();
+  const metrics = new PromMetrics();
+  const hooks = new KernelHookBus({ logger, metrics });
+  const installed = await installFilters(entries, { hooks, logger, metrics, registryPath, cacheDir });
+  const metric = async (name: string, labels: string) => {
+    const line = (await metrics.render()).split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
+    return line ? Number(line.split(' ').pop()) : 0;
+  };
+  return { hooks, logger, metrics, metric, stop: () => installed.stop() };
+}
+
+const payloadOf = (o: FilterOutcome) => (o.verdict === 'pass' ? o.message.payload.toString() : undefined);
+
+describe('wasm filters on the hook bus', () => {
+  it('passes, drops and transforms with the example filters', async () => {
+    const f = await setup([
+      { wasm: 'drop-debug', topics: ['logs/#'], config: 'debug,trace' },
+      { wasm: 'route-by-field', topics: ['in/#'], config: '{"field":"site","prefix":"sites"}' },
+      { wasm: 'redact', topics: ['users/#'], config: 'password,ssn' },
+    ]);
+    try {
+      expect(await f.hooks.filter(msg('logs/app', { level: 'debug' }))).toEqual({ verdict: 'drop', reason: 'drop-debug: level=debug' });
+      expect(await f.hooks.filter(msg('logs/app', { level: 'trace' }))).toMatchObject({ verdict: 'drop' });
+      const info = await f.hooks.filter(msg('logs/app', { level: 'info' }));
+      expect(info).toMatchObject({ verdict: 'pass', message: { topic: 'logs/app' } });
+      // Outside its topics a filter is not called at all.
+      expect(await f.hooks.filter(msg('other', { level: 'debug' }))).toMatchObject({ verdict: 'pass' });
+
+      const routed = await f.hooks.filter(msg('in/raw', { site: 'par/is', v: 1 }));
+      expect(routed).toMatchObject({ verdict: 'pass', message: { topic: 'sites/par_is' } });
+      expect(payloadOf(routed)).toBe('{"site":"par/is","v":1}');
+
+      const redacted = await f.hooks.filter(msg('users/1', { name: 'a', password: 'p', nested: [{ ssn: '1' }] }));
+      expect(JSON.parse(payloadOf(redacted)!)).toEqual({ name: 'a', password: '***', nested: [{ ssn: '***' }] });
+      expect(await f.metric('robustmq_filter_messages_total', 'filter="drop-debug",verdict="drop"')).toBe(2);
+      expect(await f.metric('robustmq_filter_messages_total', 'filter="route-by-field",verdict="transform"')).toBe(1);
+    } finally {
+      await f.stop();
+    }
+  });
+
+  it('hands every message field to the guest and maps headers, payload and topic back', async () => {
+    const f = await setup([{ wasm: 'headers', config: '!' }]);
+    try {
+      const m = msg('a/b', 'hi', { key: Buffer.from('k1'), headers: { 'x-text': 'hello', 'x-bytes': Buffer.from([1, 2, 3]) }, timestamp: 1234 });
+      const out = await f.hooks.filter(m);
+      expect(out.verdict).toBe('pass');
+      if (out.verdict !== 'pass') return;
+      expect(out.message.topic).toBe('seen/a/b!');
+      expect(JSON.parse(out.message.payload.toString())).toEqual({
+        topic: 'a/b',
+        payload: 'hi',
+        key: 'k1',
+        ts: 1234,
+        protocol: 'mqtt',
+        clientId: 'client-1',
+        text: 'hello',
+        bytesLen: 3,
+      });
+      expect(out.message.headers['x-text']).toBe('hello');
+      expect(out.message.headers['x-filtered']).toBe('yes');
+      expect(Buffer.isBuffer(out.message.headers['x-raw'])).toBe(true);
+      expect([...(out.message.headers['x-raw'] as Buffer)]).toEqual([0, 255, 7]);
+      expect(out.message.origin).toEqual(m.origin);
+    } finally {
+      await f.stop();
+    }
+  });
+
+  it('contains a trapping filter: failure policy for its batch, counted, logged, next message served', async () => {
+    const f = await setup([
+      { wasm: 'trap', topics: ['p/#'], failurePolicy: 'pass' },
+      { wasm: 'trap', name: 'trap-drop', topics: ['d/#'], failurePolicy: 'drop' },
+    ]);
+    try {
+      expect(await f.hooks.filter(msg('p/1', 'boom'))).toMatchObject({ verdict: 'pass' });
+      expect(await f.hooks.filter(msg('d/1', 'boom'))).toEqual({ verdict: 'drop', reason: 'trap-drop failed (trap)' });
+      expect(await f.hooks.filter(msg('d/1', 'fine'))).toMatchObject({ verdict: 'pass' });
+      expect(await f.metric('robustmq_filter_failures_total', 'filter="trap",kind="trap"')).toBe(1);
+      expect(await f.metric('robustmq_filter_failures_total', 'filter="trap-drop",kind="trap"')).toBe(1);
+      const warn = f.logger.lines.find((l) => l.level === 'warn' && l.msg?.includes('trap-drop failed'));
+      expect(warn?.msg).toMatch(/unreachable.*failurePolicy drop/);
+    } finally {
+      await f.stop();
+    }
+  });
+
+  it('stops an infinite loop with the watchdog and keeps serving', async () => {
+    const f = await setup([{ wasm: 'loop', failurePolicy: 'drop', timeBudgetMs: 200 }]);
+    try {
+      const t0 = performance.now();
+      const looping = f.hooks.filter(msg('t', 'loop'));
+      // Other work on the broker's thread goes on while the filter spins in its worker.
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 10);
+      expect(await looping).toEqual({ verdict: 'drop', reason: 'loop failed (timeout)' });
+      clearInterval(timer);
+      expect(performance.now() - t0).toBeLessThan(5_000);
+      expect(ticks).toBeGreaterThan(3);
+      expect(await f.hooks.filter(msg('t', 'fine'))).toMatchObject({ verdict: 'pass' });
+      expect(await f.metric('robustmq_filter_failures_total', 'kind="timeout"')).toBe(1);
+      expect(await f.metric('robustmq_filter_restarts_total', 'filter="loop"')).toBe(1);
+    } finally {
+      await f.stop();
+    }
+  });
+
+  it('caps guest memory at memoryBudgetMb', async () => {
+    const f = await setup([{ wasm: 'memory-hog', memoryBudgetMb: 24, failurePolicy: 'drop' }]);
+    try {
+      expect(await f.hooks.filter(msg('t', 'hog'))).toEqual({ verdict: 'drop', reason: 'memory-hog failed (memory)' });
+      expect(await f.hooks.filter(msg('t', 'fine'))).toMatchObject({ verdict: 'pass' });
+      expect(await f.metric('robustmq_filter_failures_total', 'kind="memory"')).toBe(1);
+    } finally {
+      await f.stop();
+    }
+  });
+
+  it('refuses a component whose initial memory is above the budget', async () => {
+    await expect(setup([{ wasm: 'drop-debug', memoryBudgetMb: 0.1 }])).rejects.toThrow(/above memoryBudgetMb.*fix: raise memoryBudgetMb/);
+  });
+
+  it('denies file access unless the entry grants a directory', async () => {
+    const dir = join(tmp, 'granted');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'secret.txt'), 'top-secret');
+    const f = await setup([
+      { wasm: 'read-file', name: 'denied', topics: ['denied'], config: 'secret.txt', failurePolicy: 'pass' },
+      { wasm: 'read-file', name: 'granted', topics: ['granted'], config: 'secret.txt', grants: { preopens: { '/data': dir } } },
+    ]);
+    try {
+      const denied = await f.hooks.filter(msg('denied', 'x'));
+      expect(denied).toMatchObject({ verdict: 'pass' });
+      expect(await f.metric('robustmq_filter_failures_total', 'filter="denied",kind="denied"')).toBe(1);
+      const line = f.logger.lines.find((l) => l.msg?.includes('denied failed'));
+      expect(line?.msg).toContain('capability wasi:filesystem/preopens not granted');
+      // The same component reads the file once the directory is granted: the denial was the sandbox.
+
+
+      expect(await f.hooks.filter(msg('granted', 'x'))).toEqual({ verdict: 'drop', reason: 'granted: read top-secret' });
+    } finally {
+      await f.stop();
+    }
+  });
+
+  it('batches concurrent messages into one call and keeps verdicts in order', async () => {
+    const f = await setup([{ wasm: 'drop-debug', batchSize: 32 }]);
+    try {
+      const outcomes = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => f.hooks.filter(msg('t', { level: i % 2 ? 'debug' : 'info', i }))),
+      );
+      outcomes.forEach((o, i) => {
+        expect(o.verdict).toBe(i % 2 ? 'drop' : 'pass');
+        if (o.verdict === 'pass') expect(JSON.parse(o.message.payload.toString()).i).toBe(i);
+      });
+      const text = await f.metrics.render();
+      const count = Number(/robustmq_filter_batch_size_count\{filter="drop-debug"\} (\d+)/.exec(text)?.[1]);
+      expect(count).toBeGreaterThanOrEqual(4);
+      expect(count).toBeLessThan(100);
+    } finally {
+      await f.stop();
+    }
+  });
+
+  it('runs in-thread synchronously when asked', async () => {
+    const f = await setup([{ wasm: 'drop-debug', isolation: 'in-thread' }, { wasm: 'trap', isolation: 'in-thread' }]);
+    try {
+      const out = f.hooks.filter(msg('t', { level: 'debug' }));
+      expect(out).toEqual({ verdict: 'drop', reason: 'drop-debug: level=debug' });
+      expect(f.hooks.filter(msg('t', 'boom'))).toMatchObject({ verdict: 'pass' });
+      expect(await f.metric('robustmq_filter_failures_total', 'filter="trap",kind="trap"')).toBe(1);
+    } finally {
+      await f.stop();
+    }
+  });
+});
+
+describe('registry pinning', () => {
+  it('refuses a sha256 mismatch with one line naming the file, expected and actual hash', async () => {
+    const wrong = 'f'.repeat(64);
+    const reg = await writeRegistry(await mkdtemp(join(tmp, 'reg-')), [builds['drop-debug']], { 'drop-debug': wrong });
+    const logger = captureLogger();
+    const metrics = new PromMetrics();
+    const hooks = new KernelHookBus({ logger, metrics });
+    const err = await installFilters([{ wasm: builds['drop-debug'].path }], { hooks, logger, metrics, registryPath: reg, cacheDir }).catch(
+      (e: Error) => e,
+    );
+    expect(err).toBeInstanceOf(FilterLoadError);
+    const message = (err as Error).message;
+    expect(message.split('\n')).toHaveLength(1);
+    expect(message).toContain(builds['drop-debug'].path);
+    expect(message).toContain(`expected ${wrong}`);
+    expect(message).toContain(`actual ${builds['drop-debug'].sha256}`);
+    expect(hooks.has('filter')).toBe(false);
+  });
+
+  it('refuses an unpinned file, and accepts a sha256 given in the entry', async () => {
+    const reg = await writeRegistry(await mkdtemp(join(tmp, 'reg-')), []);
+    const logger = captureLogger();
+    const metrics = new PromMetrics();
+    const hooks = new KernelHookBus({ logger, metrics });
+    const deps = { hooks, logger, metrics, registryPath: reg, cacheDir };
+    const b = builds['drop-debug'];
+    await expect(installFilters([{ wasm: b.path }], deps)).rejects.toThrow(/not listed in .* and no sha256/);
+    const ok = await installFilters([{ wasm: b.path, sha256: b.sha256 }], deps);
+    expect(await hooks.filter(msg('t', { level: 'debug' }))).toMatchObject({ verdict: 'drop' });
+    await ok.stop();
+    expect(hooks.has('filter')).toBe(false);
+  });
+
+  it('checks the repository registry against the committed example builds', async () => {
+    const logger = captureLogger();
+    const metrics = new PromMetrics();
+    const hooks = new KernelHookBus({ logger, metrics });
+    const repoRegistry = join(import.meta.dirname, '../../../registry.json');
+    const installed = await installFilters(
+      [{ wasm: 'filter-drop-debug' }, { wasm: 'filter-route-by-field' }, { wasm: 'filter-redact' }],
+      { hooks, logger, metrics, registryPath: repoRegistry, cacheDir },
+    );
+    expect(await hooks.filter(msg('t', { level: 'debug' }))).toMatchObject({ verdict: 'drop' });
+    await installed.stop();
+  });
+});
+
+describe('TypeScript-native filters', () => {
+  it('run through the same hook with topics, config and failure policy', async () => {
+    const mod = join(tmp, 'native-filter.mjs');
+    await writeFile(
+      mod,
+      `let word = '';
+export function configure(config) { word = config; }
+export function filter(message) {
+  const text = message.payload.toString();
+  if (text === 'throw') throw new Error('native boom');
+  if (text.includes(word)) return { verdict: 'drop', reason: 'has ' + word };
+  return { verdict: 'transform', message: { ...message, topic: 'native/' + message.topic } };
+}
+`,
+    );
+    const f = await setup([{ module: mod, topics: ['n/#'], config: 'secret', failurePolicy: 'drop' }]);
+    try {
+      expect(await f.hooks.filter(msg('n/1', 'a secret'))).toEqual({ verdict: 'drop', reason: 'has secret' });
+      expect(await f.hooks.filter(msg('n/1', 'hello'))).toMatchObject({ verdict: 'pass', message: { topic: 'native/n/1' } });
+      expect(await f.hooks.filter(msg('x', 'a secret'))).toMatchObject({ verdict: 'pass', message: { topic: 'x' } });
+      expect(await f.hooks.filter(msg('n/1', 'throw'))).toEqual({ verdict: 'drop', reason: 'native-filter failed (trap)' });
+      expect(await f.metric('robustmq_filter_messages_total', 'filter="native-filter",verdict="drop"')).toBe(1);
+    } finally {
+      await f.stop();
+    }
+  });
+
+  it('refuses an entry with both or neither of wasm and module', async () => {
+    const f = setup([{ wasm: 'x', module: 'y' }]);
+    await expect(f).rejects.toThrow(/exactly one of wasm/);
+  });
+});
