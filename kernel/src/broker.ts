@@ -70,7 +70,10 @@ export async function startBroker(options: StartOptions = {}): Promise<Broker> {
     registryPath: options.registryPath,
   };
   const { config, plan, loaded } = await prepare(prepareOptions);
-  const logger: Logger = options.logger ?? (pino({ name: 'robustmq', level: config.log.level }) as unknown as Logger);
+  // Synchronous stdout: no log line is lost when the process exits right after shutdown.
+  const logger: Logger =
+    options.logger ??
+    (pino({ name: 'robustmq', level: config.log.level }, pino.destination({ dest: 1, sync: true })) as unknown as Logger);
   for (const w of loaded.warnings) logger.warn(w);
 
   const metrics = new PromMetrics();
