@@ -68,7 +68,8 @@ export class Connection implements SessionLink {
   private keepAliveTimer?: NodeJS.Timeout;
   private connectTimer?: NodeJS.Timeout;
   private bucket?: TokenBucket;
-  private throttled = false;
+  /** Milliseconds to hold the packet line after the current packet (rate limit). */
+  private holdMs = 0;
   private closedHandled = false;
   /** Bytes of the first packet, kept to tell the CONNECT version when parsing it fails. */
   private head?: Buffer;
@@ -269,33 +270,45 @@ export class Connection implements SessionLink {
     if (isPromise(r)) {
       this.busy = true;
       r.then(
-        () => this.drainBacklog(),
+        () => this.afterPacket(),
         (err) => {
           this.busy = false;
           this.fail(err);
         },
       );
+    } else if (this.holdMs > 0) {
+      this.busy = true;
+      this.afterPacket();
     }
+  }
+
+  /** Continues with the backlog, after the rate-limit pause if one is due. */
+  private afterPacket(): void {
+    if (this.holdMs > 0) {
+      const wait = this.holdMs;
+      this.holdMs = 0;
+      this.socket.pause();
+      const t = this.server.clock.setTimeout(() => this.drainBacklog(), wait);
+      t.unref?.();
+      return;
+    }
+    this.drainBacklog();
   }
 
   private drainBacklog(): void {
     this.busy = false;
     while (!this.busy && this.backlog.length > 0 && this.state !== 'closed') this.run(this.backlog.shift() as Packet);
-    if (!this.busy && !this.throttled && this.state !== 'closed') this.socket.resume();
+    if (!this.busy && this.state !== 'closed') this.socket.resume();
   }
 
-  /** Applies the publish rate limit by pausing reads (no data is lost). */
+  /**
+   * Applies the publish rate limit: when the bucket is empty, packets after this one wait (reads
+   * pause too), so a fast publisher is slowed down without losing anything.
+   */
   throttle(): void {
     if (!this.bucket) return;
     const wait = this.bucket.take(this.server.clock.now());
-    if (wait <= 0 || this.throttled) return;
-    this.throttled = true;
-    this.socket.pause();
-    const t = this.server.clock.setTimeout(() => {
-      this.throttled = false;
-      if (!this.busy && this.state !== 'closed') this.socket.resume();
-    }, wait);
-    t.unref?.();
+    if (wait > 0) this.holdMs = Math.max(this.holdMs, wait);
   }
 
   private onDrain(): void {
