@@ -141,7 +141,7 @@ export async function startBroker(options: StartOptions = {}): Promise<Broker> {
 
   if (!plan.storage) logger.info('storage memory (built-in) up: not durable');
   for (const p of host.plugins) logger.info({ plugin: p.name, version: p.version }, upLine(p.name, p.version, p.endpoints()));
-  if (admin) logger.info({ port: admin.port }, `admin http up: http ${config.admin.host}:${admin.port}`);
+  if (admin) logger.info({ port: admin.port }, `admin up: http :${admin.port} on ${config.admin.host}`);
   logger.info({ version: KERNEL_VERSION }, `robustmq ${KERNEL_VERSION} started with ${host.plugins.length} plugin(s)`);
 
   let stopping: Promise<void> | undefined;

@@ -130,7 +130,7 @@ describe.concurrent('robustmq CLI', () => {
       .map((l) => JSON.parse(l) as { msg: string; port?: number });
     expect(lines.map((l) => l.msg)).toContain('hello 0.1.0 up');
     expect(lines.map((l) => l.msg).some((m) => /^listener 0\.1\.0 up: tcp :\d+$/.test(m))).toBe(true);
-    const adminPort = lines.find((l) => l.msg.startsWith('admin http up'))?.port;
+    const adminPort = lines.find((l) => l.msg.startsWith('admin up: http :'))?.port;
     expect((await fetch(`http://127.0.0.1:${adminPort}/health`)).status).toBe(200);
 
     child.kill('SIGTERM');
