@@ -165,6 +165,8 @@ describe('refusals: one line naming the plugin, the field and the fix', () => {
       `plugin listener: options.port: port ${port} on 127.0.0.1 is in use; fix: set plugins.listener.options.port (or ROBUSTMQ_LISTENER_PORT) to a free port or stop the process using it`,
     );
     expect(records.map((r) => r.msg)).toContain('hello stopped');
+    // The refused plugin itself gets a stop() to release what its failed start may have opened.
+    expect(records.map((r) => r.msg)).toContain('listener stopped');
   });
 
   it('a plugin whose start or setup throws a plain error', async () => {

@@ -228,7 +228,8 @@ export class PluginHost {
 
   private async stopOne(p: RunningPlugin, deadlineMs: number): Promise<void> {
     p.hooks.unregisterAll();
-    if (p.state !== 'started') return;
+    // A plugin whose start failed may have opened part of what it starts: let it clean up too.
+    if (p.state !== 'started' && !(p.state === 'failed' && p.instance)) return;
     const stop = p.instance?.stop?.bind(p.instance);
     const r = stop ? await runWithin(deadlineMs, (signal) => stop(deadlineMs, signal)) : { outcome: 'done' as const };
     if (r.outcome === 'failed') this.logger.error({ plugin: p.name, err: r.error }, `${p.name}: stop failed`);
