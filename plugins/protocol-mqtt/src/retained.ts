@@ -42,8 +42,10 @@ export class RetainedStore {
       if (this.messages.delete(message.topic)) this.write(message.topic, undefined);
       return;
     }
-    this.messages.set(message.topic, message);
-    this.write(message.topic, message);
+    // Copy the payload: the parser's buffer may be a slice of a large socket chunk.
+    const kept = { ...message, payload: Buffer.from(message.payload) };
+    this.messages.set(message.topic, kept);
+    this.write(message.topic, kept);
   }
 
   /** Retained messages matching a filter, skipping (and removing) expired ones. */

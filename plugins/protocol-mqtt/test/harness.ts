@@ -1,10 +1,7 @@
 import type { PluginContext, PluginInstance } from '@robustmq/sdk';
 import { systemClock } from '@robustmq/sdk';
 import { pino } from 'pino';
-import { KernelHookBus } from '../../../kernel/src/hooks/index.js';
-import { type MemoryMetaData, MemoryLogStore, MemoryMetaStore } from '../../../kernel/src/memory/index.js';
-import { PromMetrics } from '../../../kernel/src/metrics.js';
-import { TopicRouter } from '../../../kernel/src/router/index.js';
+import { KernelHookBus, MemoryLogStore, MemoryMetaStore, PromMetrics, TopicRouter } from '@robustmq/kernel';
 import plugin, { type MqttOptions, mqttOptionsSchema } from '../src/index.js';
 
 /** The plugin alone on kernel parts built here, over MetaStore data that can outlive it (a "restart"). */
@@ -18,9 +15,10 @@ export interface PluginHarness {
   stop(): Promise<void>;
 }
 
+/** Starts the plugin; pass the same `metaData` map again to restart over the same MetaStore. */
 export async function startPlugin(
   options: Partial<MqttOptions> = {},
-  metaData: MemoryMetaData = new Map(),
+  metaData: Map<string, Buffer> = new Map(),
 ): Promise<PluginHarness> {
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const metrics = new PromMetrics();

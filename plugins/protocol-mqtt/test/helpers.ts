@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
-import { type Broker, startBroker } from '../../../kernel/src/broker.js';
+import { type Broker, startBroker } from '@robustmq/kernel';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import mqttPacket, { type IConnectPacket, type Packet } from 'mqtt-packet';
 

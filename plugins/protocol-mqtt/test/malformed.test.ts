@@ -108,6 +108,16 @@ describe.each([4, 5] as const)('malformed input after CONNECT, protocol version 
     await stillServes();
   });
 
+  it('DUP on a QoS 0 PUBLISH and packet identifier 0', async () => {
+    const c = await RawClient.connected(tb.port, version);
+    c.sendRaw(publishBytes(Buffer.from('a'), version, 0x38));
+    await expectClosed(c, code(0x81));
+    const d = await RawClient.connected(tb.port, version);
+    d.sendRaw(version === 5 ? [0x32, 0x06, 0, 1, 0x61, 0, 0, 0] : [0x32, 0x05, 0, 1, 0x61, 0, 0]);
+    await expectClosed(d, code(0x81));
+    await stillServes();
+  });
+
   it('a server-only packet (CONNACK) from the client', async () => {
     const c = await RawClient.connected(tb.port, version);
     c.sendRaw([0x20, 0x02, 0x00, 0x00]);
@@ -141,6 +151,15 @@ describe('malformed input before or in CONNECT', () => {
     const ack = await c.next('connack');
     expect(ack.reasonCode).toBe(0x81);
     await c.waitClosed();
+    await stillServes();
+  });
+
+  it('closes a 3.1.1 CONNECT with a password but no user name', async () => {
+    const c = await RawClient.open(tb.port, 4);
+    // Flags 0x42: password + clean session; client id "a"; password "pw".
+    c.sendRaw(v5([0x10, 0x11, 0, 4, 0x4d, 0x51, 0x54, 0x54, 0x04, 0x42, 0, 0, 0, 1, 0x61, 0, 2, 0x70, 0x77]));
+    await c.waitClosed();
+    expect(c.packets.length).toBe(0);
     await stillServes();
   });
 

@@ -1,12 +1,11 @@
 import { afterEach, expect, it } from 'vitest';
-import type { MemoryMetaData } from '../../../kernel/src/memory/index.js';
 import { startPlugin } from './harness.js';
 import { client, closeClients, collect, connackOf, RawClient, sleep, waitFor } from './helpers.js';
 
 afterEach(closeClients);
 
 it('restores sessions, offline queue, in-flight state and retained messages from the MetaStore after a restart', async () => {
-  const data: MemoryMetaData = new Map();
+  const data = new Map<string, Buffer>();
   const one = await startPlugin({}, data);
   const url1 = `mqtt://127.0.0.1:${one.port}`;
   const session = { protocolVersion: 5 as const, clientId: 'survivor', clean: false, properties: { sessionExpiryInterval: 600 } };

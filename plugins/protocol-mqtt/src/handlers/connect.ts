@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type AuthenticateRequest, type AuthenticateResult, isPromise, type MaybePromise, type Message } from '@robustmq/sdk';
 import type { IConnackPacket, IConnectPacket } from 'mqtt-packet';
-import type { Connection } from '../connection.js';
+import { type Connection, protocolError } from '../connection.js';
 import { connackCodeV3, RC } from '../errors.js';
 import { propsToHeaders } from '../properties.js';
 import { NEVER_EXPIRES } from '../server.js';
@@ -20,6 +20,10 @@ export function handleConnect(conn: Connection, p: IConnectPacket): MaybePromise
   // MQTT 3.1 is "MQIsdp" level 3; 3.1.1 and 5.0 are "MQTT" level 4/5 (§3.1.2.1-2).
   if ((p.protocolId === 'MQIsdp') !== (conn.version === 3)) {
     return refuse(conn, RC.unsupportedProtocolVersion, 'protocol name and level disagree');
+  }
+  // [MQTT-3.1.2-22] before 5.0 a password needs a user name.
+  if (!v5 && p.password !== undefined && p.username === undefined) {
+    return protocolError(RC.protocolError, 'password without user name');
   }
   let clientId = p.clientId;
   let assignedId: string | undefined;

@@ -13,6 +13,9 @@ export function handlePublish(conn: Connection, p: IPublishPacket): MaybePromise
   const v5 = conn.version === 5;
   const props = p.properties;
   server.countIn();
+  // [MQTT-3.3.1-2] no DUP on QoS 0; [MQTT-2.2.1-3] QoS > 0 needs a non-zero packet id.
+  if (p.qos === 0 && p.dup) return protocolError(RC.malformedPacket, 'DUP set on a QoS 0 PUBLISH');
+  if (p.qos > 0 && !p.messageId) return protocolError(RC.malformedPacket, 'packet identifier 0');
   let topic = p.topic;
   if (v5 && props?.topicAlias !== undefined) {
     const alias = props.topicAlias;

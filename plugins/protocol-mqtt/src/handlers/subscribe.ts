@@ -10,6 +10,7 @@ import { hasWildcard, topicFilterProblem, utf8Problem } from '../topic.js';
 export function handleSubscribe(conn: Connection, p: ISubscribePacket): MaybePromise<void> {
   const opts = conn.server.options;
   const v5 = conn.version === 5;
+  if (!p.messageId) return protocolError(RC.malformedPacket, 'packet identifier 0');
   const subId = p.properties?.subscriptionIdentifier;
   if (v5 && subId !== undefined) {
     if (subId === 0) return protocolError(RC.protocolError, 'subscription identifier 0');
@@ -108,6 +109,10 @@ function sendRetained(conn: Connection, s: Session, sub: SubRecord, existed: boo
 export function handleUnsubscribe(conn: Connection, p: IUnsubscribePacket): void {
   const s = conn.session as Session;
   const codes: number[] = [];
+  if (!p.messageId) {
+    protocolError(RC.malformedPacket, 'packet identifier 0');
+    return;
+  }
   if (p.unsubscriptions.length === 0) {
     protocolError(RC.protocolError, 'UNSUBSCRIBE without filters');
     return;
