@@ -35,6 +35,8 @@ describe('loading a plugin by name through the registry', () => {
     expect(hello.resolveRouter()).toBe(broker.router);
     expect(hello.resolveOwn()).toBe('hello');
     expect(broker.container.isRegistered('hello.greeting', true)).toBe(false);
+    expect(hello.stores()).toEqual({ logStore: broker.logStore, metaStore: broker.metaStore });
+    expect(hello.stores().logStore).toBe(broker.logStore);
 
     await broker.stop();
     expect(hello.stops).toEqual([10_000]);

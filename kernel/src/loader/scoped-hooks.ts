@@ -26,7 +26,7 @@ export class ScopedHookBus implements HookBus {
   ) {}
 
   register<K extends HookName>(name: K, handler: HookMap[K], options?: HookOptions): Unregister {
-    const remove = this.bus.register(name, handler, { owner: this.owner, ...options });
+    const remove = this.bus.register(name, handler, { ...options, owner: options?.owner ?? this.owner });
     const unregister = () => {
       this.registered.delete(unregister);
       remove();
