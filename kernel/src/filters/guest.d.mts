@@ -50,11 +50,7 @@ export class CapabilityDenied extends Error {
   constructor(iface: string, member: string);
 }
 export function sandboxImports(grants: Grants | undefined): Promise<object>;
-export function instantiateGuest(
-  instantiate: Instantiate,
-  modules: Record<string, WasmModule>,
-  imports: object,
-): Promise<Guest>;
+export function instantiateGuest(instantiate: Instantiate, modules: Record<string, WasmModule>, imports: object): Promise<Guest>;
 export function memoryBytes(memories: WasmMemory[]): number;
 export function toWit(wire: WireMessage): unknown;
 export function fromWit(v: unknown): WireVerdict;

@@ -59,7 +59,9 @@ export async function installFilters(entries: readonly FilterEntryInput[], deps:
   const loaded: Loaded[] = [];
   try {
     for (const entry of parsed) {
-      loaded.push(entry.wasm ? await loadWasm(entry, entry.wasm, registry, deps, metrics) : await loadNative(entry, deps, metrics));
+      loaded.push(
+        entry.wasm ? await loadWasm(entry, entry.wasm, registry, deps, metrics) : await loadNative(entry, deps, metrics),
+      );
     }
   } catch (err) {
     await Promise.allSettled(loaded.map((l) => l.stop()));
@@ -96,7 +98,10 @@ async function loadWasm(
   try {
     bytes = await readFile(target.path);
   } catch (err) {
-    throw refuse(`cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, 'build the filter or correct its wasm path');
+    throw refuse(
+      `cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      'build the filter or correct its wasm path',
+    );
   }
   const actual = sha256Hex(bytes);
   const expected = target.expected ?? entry.sha256;
@@ -113,7 +118,10 @@ async function loadWasm(
     );
   }
   if (target.expected && entry.sha256 && entry.sha256 !== target.expected) {
-    throw refuse(`sha256 in the filter entry (${entry.sha256}) differs from registry.json (${target.expected})`, 'keep one of them');
+    throw refuse(
+      `sha256 in the filter entry (${entry.sha256}) differs from registry.json (${target.expected})`,
+      'keep one of them',
+    );
   }
   let modules: Record<string, WasmModule>;
   let modulePath: string;
@@ -128,7 +136,10 @@ async function loadWasm(
     );
   } catch (err) {
     if (err instanceof MemoryBudgetError) throw refuse(err.message, 'raise memoryBudgetMb');
-    throw refuse(`not a loadable component: ${(err as Error).message}`, 'rebuild it against sdk/wit/filter.wit (world robustmq:filter/filter)');
+    throw refuse(
+      `not a loadable component: ${(err as Error).message}`,
+      'rebuild it against sdk/wit/filter.wit (world robustmq:filter/filter)',
+    );
   }
   const common = {
     name,
@@ -190,7 +201,10 @@ async function loadNative(entry: FilterEntry, deps: InstallFiltersDeps, metrics:
   const onError = (err: unknown): FilterVerdict => {
     metrics.failures.inc({ ...labels, kind: 'trap' });
     metrics.messages.inc({ ...labels, verdict: 'failed' });
-    deps.logger.warn({ filter: name, err }, `filter ${name} threw: ${(err as Error)?.message ?? String(err)}; failurePolicy ${entry.failurePolicy}`);
+    deps.logger.warn(
+      { filter: name, err },
+      `filter ${name} threw: ${(err as Error)?.message ?? String(err)}; failurePolicy ${entry.failurePolicy}`,
+    );
     return entry.failurePolicy === 'drop' ? { verdict: 'drop', reason: `${name} failed (trap)` } : PASS;
   };
   return {

@@ -1,6 +1,16 @@
 import { pathToFileURL } from 'node:url';
 import { FilterFailure } from './failure.js';
-import { type Grants, type Guest, type Instantiate, instantiateGuest, memoryBytes, runBatch, sandboxImports, type WireMessage, type WireVerdict } from './guest.mjs';
+import {
+  type Grants,
+  type Guest,
+  type Instantiate,
+  instantiateGuest,
+  memoryBytes,
+  runBatch,
+  sandboxImports,
+  type WireMessage,
+  type WireVerdict,
+} from './guest.mjs';
 import type { FilterRunner } from './runner.js';
 import type { WasmModule } from './wasm-api.js';
 

@@ -25,6 +25,11 @@ export function filterMetrics(metrics: Metrics): FilterMetrics {
     messages: metrics.counter(FilterMetricNames.messages, 'Messages decided by rule filters', ['filter', 'verdict']),
     failures: metrics.counter(FilterMetricNames.failures, 'Messages whose rule filter call failed', ['filter', 'kind']),
     restarts: metrics.counter(FilterMetricNames.restarts, 'Rule filter workers replaced after a timeout or crash', ['filter']),
-    batchSize: metrics.histogram(FilterMetricNames.batchSize, 'Messages per call into a rule filter', ['filter'], [1, 4, 16, 64, 256, 1024]),
+    batchSize: metrics.histogram(
+      FilterMetricNames.batchSize,
+      'Messages per call into a rule filter',
+      ['filter'],
+      [1, 4, 16, 64, 256, 1024],
+    ),
   };
 }

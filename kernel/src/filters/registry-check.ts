@@ -24,7 +24,12 @@ export interface RegistryFilter {
 /** Reads the `filter` entries of a registry.json (other kinds are the plugin loader's business). */
 export async function readRegistryFilters(registryPath: string): Promise<RegistryFilter[]> {
   const abs = resolve(registryPath);
-  const doc = JSON.parse(await readFile(abs, 'utf8')) as { plugins?: unknown[] };
+  let doc: { plugins?: unknown[] };
+  try {
+    doc = JSON.parse(await readFile(abs, 'utf8')) as { plugins?: unknown[] };
+  } catch (err) {
+    throw new Error(`registry ${abs}: cannot read it (${(err as Error).message}); fix: pass the path of a valid registry.json`);
+  }
   const out: RegistryFilter[] = [];
   for (const raw of doc.plugins ?? []) {
     if ((raw as { kind?: unknown })?.kind !== 'filter') continue;
@@ -55,6 +60,12 @@ export function resolveWasm(
     path,
     expected: byPath?.sha256,
     source: 'registry.json',
-    name: byPath?.name ?? path.split('/').slice(-3).join('/').replace(/\.wasm$/, ''),
+    name:
+      byPath?.name ??
+      path
+        .split('/')
+        .slice(-3)
+        .join('/')
+        .replace(/\.wasm$/, ''),
   };
 }

@@ -97,7 +97,10 @@ export class WorkerRunner implements FilterRunner {
     setImmediate(() => {
       if (this.inFlight?.id !== id) return;
       this.fail(
-        new FilterFailure('timeout', `filter ${this.opts.name} exceeded its time budget of ${this.opts.timeBudgetMs} ms; worker stopped`),
+        new FilterFailure(
+          'timeout',
+          `filter ${this.opts.name} exceeded its time budget of ${this.opts.timeBudgetMs} ms; worker stopped`,
+        ),
       );
       this.restart();
     });
@@ -183,6 +186,8 @@ export class WorkerRunner implements FilterRunner {
 
   /** Guest stdout/stderr (only reachable with the `stdio` grant) go to the broker log, line by line. */
   private forward(stream: Readable, level: 'info' | 'warn'): void {
-    createInterface({ input: stream }).on('line', (line) => this.log[level]({ filter: this.opts.name, stream: level === 'info' ? 'stdout' : 'stderr' }, line));
+    createInterface({ input: stream }).on('line', (line) =>
+      this.log[level]({ filter: this.opts.name, stream: level === 'info' ? 'stdout' : 'stderr' }, line),
+    );
   }
 }

@@ -65,7 +65,8 @@ export async function readFileWit(dir: string): Promise<string> {
   await copyFile(join(fixturesDir, 'read-file/world.wit'), join(wit, 'world.wit'));
   await copyFile(join(repoRoot, 'sdk/wit/filter.wit'), join(wit, 'deps/robustmq-filter/filter.wit'));
   const builtin = resolve(repoRoot, 'node_modules/@bytecodealliance/jco/lib/wit/builtin/0.2.12');
-  for (const pkg of ['wasi-filesystem', 'wasi-io', 'wasi-clocks']) await cp(join(builtin, pkg), join(wit, 'deps', pkg), { recursive: true });
+  for (const pkg of ['wasi-filesystem', 'wasi-io', 'wasi-clocks'])
+    await cp(join(builtin, pkg), join(wit, 'deps', pkg), { recursive: true });
   return wit;
 }
 
@@ -76,7 +77,11 @@ export async function standardSpecs(tmp?: string): Promise<BuildSpec[]> {
     entry: join(repoRoot, 'examples/filters', n, 'src/filter.ts'),
     committed: join(repoRoot, 'examples/filters', n, 'build/filter.wasm'),
   });
-  const fx = (n: string, entry = `${n}.ts`) => ({ name: n, entry: join(fixturesDir, entry), committed: join(fixturesDir, 'build', `${n}.wasm`) });
+  const fx = (n: string, entry = `${n}.ts`) => ({
+    name: n,
+    entry: join(fixturesDir, entry),
+    committed: join(fixturesDir, 'build', `${n}.wasm`),
+  });
   return [
     ex('drop-debug'),
     ex('route-by-field'),
@@ -85,7 +90,12 @@ export async function standardSpecs(tmp?: string): Promise<BuildSpec[]> {
     fx('loop'),
     fx('memory-hog'),
     fx('headers'),
-    { ...fx('read-file', 'read-file/read-file.js'), wit: tmp ? await readFileWit(tmp) : undefined, world: 'read-file', wasi: true },
+    {
+      ...fx('read-file', 'read-file/read-file.js'),
+      wit: tmp ? await readFileWit(tmp) : undefined,
+      world: 'read-file',
+      wasi: true,
+    },
   ];
 }
 

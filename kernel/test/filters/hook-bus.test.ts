@@ -50,7 +50,10 @@ describe('wasm filters on the hook bus', () => {
       { wasm: 'redact', topics: ['users/#'], config: 'password,ssn' },
     ]);
     try {
-      expect(await f.hooks.filter(msg('logs/app', { level: 'debug' }))).toEqual({ verdict: 'drop', reason: 'drop-debug: level=debug' });
+      expect(await f.hooks.filter(msg('logs/app', { level: 'debug' }))).toEqual({
+        verdict: 'drop',
+        reason: 'drop-debug: level=debug',
+      });
       expect(await f.hooks.filter(msg('logs/app', { level: 'trace' }))).toMatchObject({ verdict: 'drop' });
       const info = await f.hooks.filter(msg('logs/app', { level: 'info' }));
       expect(info).toMatchObject({ verdict: 'pass', message: { topic: 'logs/app' } });
@@ -73,7 +76,11 @@ describe('wasm filters on the hook bus', () => {
   it('hands every message field to the guest and maps headers, payload and topic back', async () => {
     const f = await setup([{ wasm: 'headers', config: '!' }]);
     try {
-      const m = msg('a/b', 'hi', { key: Buffer.from('k1'), headers: { 'x-text': 'hello', 'x-bytes': Buffer.from([1, 2, 3]) }, timestamp: 1234 });
+      const m = msg('a/b', 'hi', {
+        key: Buffer.from('k1'),
+        headers: { 'x-text': 'hello', 'x-bytes': Buffer.from([1, 2, 3]) },
+        timestamp: 1234,
+      });
       const out = await f.hooks.filter(m);
       expect(out.verdict).toBe('pass');
       if (out.verdict !== 'pass') return;
@@ -148,7 +155,9 @@ describe('wasm filters on the hook bus', () => {
   });
 
   it('refuses a component whose initial memory is above the budget', async () => {
-    await expect(setup([{ wasm: 'drop-debug', memoryBudgetMb: 0.1 }])).rejects.toThrow(/above memoryBudgetMb.*fix: raise memoryBudgetMb/);
+    await expect(setup([{ wasm: 'drop-debug', memoryBudgetMb: 0.1 }])).rejects.toThrow(
+      /above memoryBudgetMb.*fix: raise memoryBudgetMb/,
+    );
   });
 
   it('denies file access unless the entry grants a directory', async () => {
@@ -166,7 +175,6 @@ describe('wasm filters on the hook bus', () => {
       const line = f.logger.lines.find((l) => l.msg?.includes('denied failed'));
       expect(line?.msg).toContain('capability wasi:filesystem/preopens not granted');
       // The same component reads the file once the directory is granted: the denial was the sandbox.
-
 
       expect(await f.hooks.filter(msg('granted', 'x'))).toEqual({ verdict: 'drop', reason: 'granted: read top-secret' });
     } finally {
@@ -194,7 +202,10 @@ describe('wasm filters on the hook bus', () => {
   });
 
   it('runs in-thread synchronously when asked', async () => {
-    const f = await setup([{ wasm: 'drop-debug', isolation: 'in-thread' }, { wasm: 'trap', isolation: 'in-thread' }]);
+    const f = await setup([
+      { wasm: 'drop-debug', isolation: 'in-thread' },
+      { wasm: 'trap', isolation: 'in-thread' },
+    ]);
     try {
       const out = f.hooks.filter(msg('t', { level: 'debug' }));
       expect(out).toEqual({ verdict: 'drop', reason: 'drop-debug: level=debug' });
@@ -213,9 +224,13 @@ describe('registry pinning', () => {
     const logger = captureLogger();
     const metrics = new PromMetrics();
     const hooks = new KernelHookBus({ logger, metrics });
-    const err = await installFilters([{ wasm: builds['drop-debug'].path }], { hooks, logger, metrics, registryPath: reg, cacheDir }).catch(
-      (e: Error) => e,
-    );
+    const err = await installFilters([{ wasm: builds['drop-debug'].path }], {
+      hooks,
+      logger,
+      metrics,
+      registryPath: reg,
+      cacheDir,
+    }).catch((e: Error) => e);
     expect(err).toBeInstanceOf(FilterLoadError);
     const message = (err as Error).message;
     expect(message.split('\n')).toHaveLength(1);
