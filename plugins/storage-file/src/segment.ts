@@ -19,6 +19,8 @@ import { indexFile, segmentFile, timeIndexFile } from './paths.js';
 import { SegmentIndex } from './segment-index.js';
 
 const SCAN_CHUNK = 1 << 20;
+/** Lookups start within about one index interval of their batch: read little. */
+const LOCATE_CHUNK = 16 * 1024;
 
 /** Called for each batch during a scan; return false to stop. */
 type Visit = (position: number, header: BatchHeader) => boolean | undefined;
@@ -154,10 +156,10 @@ export class Segment {
    * Walks batches from `from` to `end`, optionally checking CRCs. Returns the position after the
    * last good batch visited (or where `visit` stopped).
    */
-  async scan(from: number, end: number, verify: boolean, visit: Visit): Promise<number> {
+  async scan(from: number, end: number, verify: boolean, visit: Visit, chunkSize = SCAN_CHUNK): Promise<number> {
     let pos = from;
     outer: while (end - pos >= BATCH_HEADER_SIZE) {
-      const chunk = await readAt(this.file, pos, Math.min(SCAN_CHUNK, end - pos));
+      const chunk = await readAt(this.file, pos, Math.min(chunkSize, end - pos));
       let p = 0;
       while (chunk.length - p >= BATCH_HEADER_SIZE) {
         const h = readBatchHeader(chunk, p);
@@ -168,7 +170,13 @@ export class Segment {
         let at = p;
         if (p + size > chunk.length) {
           if (p > 0) break; // refill the chunk from this batch
-          buf = await readAt(this.file, pos, size); // a batch larger than the chunk
+          if (!verify) {
+            // A batch larger than the chunk: the header is all a walk needs.
+            if (visit(pos, h) === false) return pos;
+            pos += size;
+            continue outer;
+          }
+          buf = await readAt(this.file, pos, size);
           at = 0;
         }
         if (verify) {
@@ -197,13 +205,19 @@ export class Segment {
    */
   async locate(offset: number, limit: number): Promise<{ position: number; header: BatchHeader } | undefined> {
     let found: { position: number; header: BatchHeader } | undefined;
-    await this.scan(this.index.lookupOffset(offset), limit, false, (position, header) => {
-      if (lastOffsetOf(header) >= offset) {
-        found = { position, header };
-        return false;
-      }
-      return true;
-    });
+    await this.scan(
+      this.index.lookupOffset(offset),
+      limit,
+      false,
+      (position, header) => {
+        if (lastOffsetOf(header) >= offset) {
+          found = { position, header };
+          return false;
+        }
+        return true;
+      },
+      LOCATE_CHUNK,
+    );
     return found;
   }
 
