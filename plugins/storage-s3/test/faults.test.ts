@@ -1,0 +1,141 @@
+/** S3 outages, throttling and start-up refusals against the real test server. */
+import net from 'node:net';
+import { PluginStartError, StorageError } from '@robustmq/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUCKET, openStorage, testOptions } from './support/harness.js';
+import { type S3TestServer, startS3TestServer } from './support/s3-server.js';
+
+let server: S3TestServer;
+beforeAll(async () => {
+  server = await startS3TestServer();
+});
+afterAll(async () => {
+  await server?.dispose();
+});
+
+const tp = { topic: 'f', partition: 0 };
+const rec = (s: string) => ({ value: Buffer.from(s) });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('S3 outages', () => {
+  it('server stopped mid-write and restarted: in-flight appends ride it out and nothing acknowledged is lost', async () => {
+    const options = testOptions(server, { retry: { attempts: 30, baseDelayMs: 50, maxDelayMs: 300 } });
+    const storage = await openStorage(options);
+    await storage.logStore.createTopic('f');
+    const acked: string[] = [];
+    const errors: unknown[] = [];
+    let stop = false;
+    const writers = Array.from({ length: 4 }, async (_, w) => {
+      for (let i = 0; !stop; i++) {
+        await storage.logStore.append(tp, [rec(`${w}-${i}`)]).then(
+          () => acked.push(`${w}-${i}`),
+          (err) => errors.push(err),
+        );
+      }
+    });
+    await sleep(200);
+    await server.kill();
+    const ackedAtKill = acked.length;
+    await sleep(600);
+    await server.restart();
+    await sleep(300);
+    stop = true;
+    await Promise.all(writers);
+    expect(errors).toEqual([]);
+    expect(acked.length).toBeGreaterThan(ackedAtKill);
+    await storage.close();
+
+    const reopened = await openStorage(options);
+    const records = await reopened.logStore.read(tp, 0, 100_000);
+    expect(records.map((r) => r.offset)).toEqual(records.map((_, i) => i));
+    expect(records.map((r) => r.value!.toString()).sort()).toEqual([...acked].sort());
+    await reopened.close();
+  });
+
+  it('an outage longer than the retry budget fails appends with a clear error, then the store recovers', async () => {
+    const options = testOptions(server, { retry: { attempts: 2, baseDelayMs: 10, maxDelayMs: 20 } });
+    const storage = await openStorage(options);
+    await storage.logStore.createTopic('f');
+    await storage.logStore.append(tp, [rec('before')]);
+    await storage.metaStore.put('session', Buffer.from('s1'));
+
+    await server.kill();
+    const failed = await storage.logStore.append(tp, [rec('during')]).catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(StorageError);
+    expect((failed as StorageError).code).toBe('unavailable');
+    expect((failed as Error).message).toMatch(/S3 unavailable during upload .*after 2 attempts/);
+    // Until the failed upload's fate is known, writes are refused at once rather than queued.
+    await expect(storage.metaStore.put('session', Buffer.from('s2'))).rejects.toMatchObject({ code: 'unavailable' });
+    // Reads keep working from memory and the cache.
+    expect((await storage.logStore.read(tp, 0, 10)).map((r) => r.value!.toString())).toEqual(['before']);
+
+    await server.restart();
+    let after: number | undefined;
+    for (let i = 0; i < 100 && after === undefined; i++) {
+      after = await storage.logStore.append(tp, [rec('after')]).then(
+        (r) => r.baseOffset,
+        () => undefined,
+      );
+      if (after === undefined) await sleep(100);
+    }
+    expect(after).toBe(1);
+    await storage.close();
+
+    const reopened = await openStorage(options);
+    expect((await reopened.logStore.read(tp, 0, 10)).map((r) => r.value!.toString())).toEqual(['before', 'after']);
+    expect((await reopened.metaStore.get('session'))?.toString()).toBe('s1');
+    await reopened.close();
+  });
+
+  it('throttling (503 SlowDown) is retried with backoff and the append succeeds', async () => {
+    const storage = await openStorage(testOptions(server, { retry: { attempts: 6, baseDelayMs: 10, maxDelayMs: 50 } }));
+    await storage.logStore.createTopic('f');
+    const putsBefore = storage.stats.puts;
+    await server.slowDown(3);
+    expect((await storage.logStore.append(tp, [rec('x')])).baseOffset).toBe(0);
+    expect(storage.stats.puts - putsBefore).toBe(4);
+    await storage.close();
+  });
+});
+
+describe('start-up refusals', () => {
+  it('wrong credentials: refuses to start and names the credentials option', async () => {
+    const err = await openStorage(testOptions(server, { credentials: { accessKeyId: 'WRONG', secretAccessKey: 'nope' } })).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(PluginStartError);
+    expect((err as PluginStartError).field).toBe('credentials');
+    expect((err as Error).message).toMatch(/rejected the credentials for bucket "robustmq-test".*fix: set options.credentials/);
+  });
+
+  it('missing bucket: refuses unless createBucket is set, then creates it', async () => {
+    const bucket = `missing-${Date.now()}`;
+    const err = await openStorage(testOptions(server, { bucket, createBucket: false })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PluginStartError);
+    expect((err as PluginStartError).field).toBe('bucket');
+    expect((err as Error).message).toMatch(/bucket ".*" does not exist.*createBucket: true/);
+
+    const storage = await openStorage(testOptions(server, { bucket, createBucket: true }));
+    await storage.metaStore.put('k', Buffer.from('v'));
+    await storage.close();
+    const again = await openStorage(testOptions(server, { bucket, createBucket: false, prefix: 'other' }));
+    await again.close();
+    expect(bucket).not.toBe(BUCKET);
+  });
+
+  it('unreachable endpoint: refuses to start after the retries, naming the endpoint', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const probe = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as net.AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const err = await openStorage({
+      ...testOptions(server, { retry: { attempts: 2, baseDelayMs: 5, maxDelayMs: 10 } }),
+      endpoint: `http://127.0.0.1:${port}`,
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PluginStartError);
+    expect((err as PluginStartError).field).toBe('endpoint');
+    expect((err as Error).message).toMatch(/cannot reach http:\/\/127\.0\.0\.1:\d+.*ECONNREFUSED/);
+  });
+});
