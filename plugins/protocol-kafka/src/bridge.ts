@@ -13,6 +13,7 @@ import {
   isPromise,
   type RecordHeader,
   type RecordInput,
+  type StoredRecord,
   publishMessage,
 } from '@robustmq/sdk';
 import type { KafkaToMqttRule, MqttToKafkaRule } from './options.js';
@@ -160,7 +161,7 @@ export class Bridge {
   publishBatch(topic: string, partition: number, batch: Buffer, header: BatchHeader, clientId: string, principal?: string): void {
     const rules = this.toMqtt.get(topic);
     if (!rules) return;
-    let records;
+    let records: StoredRecord[];
     try {
       records = decodeBatchRecords(batch, 0, header);
     } catch (err) {

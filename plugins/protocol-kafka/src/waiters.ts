@@ -26,7 +26,10 @@ export class AppendWaiters {
     };
     for (const k of keys) {
       let set = this.waiting.get(k);
-      if (!set) this.waiting.set(k, (set = new Set()));
+      if (!set) {
+        set = new Set();
+        this.waiting.set(k, set);
+      }
       set.add(once);
     }
     return cancel;

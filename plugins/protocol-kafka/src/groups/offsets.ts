@@ -41,7 +41,10 @@ export class OffsetStore {
       const [topicEnc, partition] = key.slice(prefix.length).split('/');
       const topic = decodeURIComponent(topicEnc);
       let m = out.get(topic);
-      if (!m) out.set(topic, (m = new Map()));
+      if (!m) {
+        m = new Map();
+        out.set(topic, m);
+      }
       m.set(Number(partition), JSON.parse(value.toString('utf8')) as CommittedOffset);
     }
     return out;

@@ -281,7 +281,10 @@ export function writeStruct(
   for (const field of fields) {
     if (!within(version, field.versions)) continue;
     if (field.tag !== undefined) {
-      if (flexible && obj[field.name] !== undefined) (tagged ??= []).push(field);
+      if (flexible && obj[field.name] !== undefined) {
+        tagged ??= [];
+        tagged.push(field);
+      }
       continue;
     }
     writeValue(w, field, obj[field.name], version, flexible);
