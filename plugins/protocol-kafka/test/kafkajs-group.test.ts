@@ -29,7 +29,13 @@ describe('kafkajs: consumer group of three rebalances on leave and on session ti
     const assignments = new Map<string, number[]>();
     const received: string[] = [];
     const start = async (name: string) => {
-      const c = kafka.consumer({ groupId: 'g3', sessionTimeout: 3000, rebalanceTimeout: 4000, heartbeatInterval: 300, maxWaitTimeInMs: 200 });
+      const c = kafka.consumer({
+        groupId: 'g3',
+        sessionTimeout: 3000,
+        rebalanceTimeout: 4000,
+        heartbeatInterval: 300,
+        maxWaitTimeInMs: 200,
+      });
       c.on(c.events.GROUP_JOIN, (e) => assignments.set(name, e.payload.memberAssignment.grp ?? []));
       await c.connect();
       await c.subscribe({ topic: 'grp', fromBeginning: true });
@@ -44,31 +50,50 @@ describe('kafkajs: consumer group of three rebalances on leave and on session ti
     });
 
     const describe = async () => (await admin.describeGroups(['g3'])).groups[0];
-    await waitFor(async () => {
-      const g = await describe();
-      return g.state === 'Stable' && g.members.length === 3;
-    }, 20000, 'three stable members');
-    await waitFor(() => (assignments.get('a')?.length ?? 0) + (assignments.get('b')?.length ?? 0) === 4, 10000, 'a and b own 4 of 6');
+    await waitFor(
+      async () => {
+        const g = await describe();
+        return g.state === 'Stable' && g.members.length === 3;
+      },
+      20000,
+      'three stable members',
+    );
+    await waitFor(
+      () => (assignments.get('a')?.length ?? 0) + (assignments.get('b')?.length ?? 0) === 4,
+      10000,
+      'a and b own 4 of 6',
+    );
 
     // One member leaves cleanly: the other two share all six partitions.
     await consumerB.disconnect();
     consumers.splice(consumers.indexOf(consumerB), 1);
-    await waitFor(async () => {
-      const g = await describe();
-      return g.state === 'Stable' && g.members.length === 2;
-    }, 20000, 'two stable members');
+    await waitFor(
+      async () => {
+        const g = await describe();
+        return g.state === 'Stable' && g.members.length === 2;
+      },
+      20000,
+      'two stable members',
+    );
 
     // One member dies without leaving: its session times out and the last member owns everything.
     child.kill('SIGKILL');
-    await waitFor(async () => {
-      const g = await describe();
-      return g.state === 'Stable' && g.members.length === 1;
-    }, 20000, 'one stable member after the session timeout');
+    await waitFor(
+      async () => {
+        const g = await describe();
+        return g.state === 'Stable' && g.members.length === 1;
+      },
+      20000,
+      'one stable member after the session timeout',
+    );
     await waitFor(() => assignments.get('a')?.length === 6, 10000, 'a owns all six partitions');
 
     const producer = kafka.producer();
     await producer.connect();
-    await producer.send({ topic: 'grp', messages: Array.from({ length: 30 }, (_, i) => ({ key: `k${i}`, value: `after-${i}` })) });
+    await producer.send({
+      topic: 'grp',
+      messages: Array.from({ length: 30 }, (_, i) => ({ key: `k${i}`, value: `after-${i}` })),
+    });
     await producer.disconnect();
     await waitFor(() => received.filter((v) => v.startsWith('after-')).length >= 30, 15000, 'a receives every record');
     await admin.disconnect();
