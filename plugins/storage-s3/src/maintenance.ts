@@ -80,8 +80,9 @@ export class Maintenance {
           }
         }
         if (retentionBytes !== undefined) {
+          // Like Kafka's active segment, the newest range is never removed for size.
           let total = part.entries.reduce((sum, e) => sum + e.len, 0);
-          for (const e of part.entries) {
+          for (const e of part.entries.slice(0, -1)) {
             if (total <= retentionBytes) break;
             total -= e.len;
             start = Math.max(start, e.last + 1);

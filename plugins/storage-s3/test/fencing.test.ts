@@ -18,7 +18,7 @@ const rec = (s: string) => ({ value: Buffer.from(s) });
 
 async function values(store: LogStore): Promise<string[]> {
   const records = await store.read(tp, 0, 100_000);
-  records.forEach((r, i) => expect(r.offset).toBe(i));
+  expect(records.map((r) => r.offset)).toEqual(records.map((_, i) => i));
   return records.map((r) => r.value!.toString());
 }
 
