@@ -1,0 +1,142 @@
+/** The same broker on S3: one line of config; retained messages and sessions survive a restart. */
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { type Broker, startBroker } from '@robustmq/kernel';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { testOptions } from './support/harness.js';
+import { type S3TestServer, startS3TestServer } from './support/s3-server.js';
+
+interface Received {
+  topic: string;
+  payload: string;
+  retain: boolean;
+}
+
+let server: S3TestServer;
+const clients: MqttClient[] = [];
+let broker: Broker | undefined;
+
+beforeAll(async () => {
+  server = await startS3TestServer();
+});
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.endAsync(true).catch(() => {})));
+  await broker?.stop();
+  broker = undefined;
+});
+afterAll(async () => {
+  await server?.dispose();
+});
+
+async function connect(port: number, opts: IClientOptions): Promise<{ c: MqttClient; sessionPresent: boolean; got: Received[] }> {
+  const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, connectTimeout: 5000, ...opts });
+  clients.push(c);
+  const got: Received[] = [];
+  c.on('message', (topic, payload, packet) => got.push({ topic, payload: payload.toString(), retain: packet.retain }));
+  const sessionPresent = await new Promise<boolean>((resolve, reject) => {
+    c.once('connect', (ack) => resolve(ack.sessionPresent));
+    c.once('error', reject);
+  });
+  return { c, sessionPresent, got };
+}
+
+async function waitFor(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('MQTT broker on storage-s3', () => {
+  it('keeps retained messages, persistent sessions and queued QoS 1 messages across a restart', async () => {
+    const options = testOptions(server, { flushIntervalMs: 10 });
+    const start = () =>
+      startBroker({
+        env: {},
+        config: {
+          storage: 'storage-s3',
+          admin: { enabled: false },
+          log: { level: 'error' },
+          plugins: {
+            'storage-s3': { options },
+            'protocol-mqtt': { options: { port: 0, host: '127.0.0.1', sysInterval: 0 } },
+          },
+        },
+      });
+    broker = await start();
+    let port = broker.endpoints('protocol-mqtt').tcp;
+
+    const session = {
+      protocolVersion: 5 as const,
+      clientId: 's3-survivor',
+      clean: false,
+      properties: { sessionExpiryInterval: 3600 },
+    };
+    const { c: sub } = await connect(port, session);
+    await sub.subscribeAsync('plant/+/temp', { qos: 1 });
+    await sub.endAsync();
+
+    const { c: pub } = await connect(port, { protocolVersion: 5 });
+    await pub.publishAsync('plant/1/temp', 'q1', { qos: 1 });
+    await pub.publishAsync('plant/2/temp', 'q2', { qos: 1 });
+    await pub.publishAsync('status/line-a', 'running', { qos: 1, retain: true });
+    await pub.publishAsync('status/line-b', 'stopped', { qos: 1, retain: true });
+    await pub.publishAsync('status/line-b', 'idle', { qos: 1, retain: true });
+    await pub.endAsync();
+
+    await broker.stop();
+    broker = undefined;
+
+    // The bucket holds everything: log objects and a snapshot written at shutdown.
+    const listed = await server
+      .client()
+      .send(new ListObjectsV2Command({ Bucket: options.bucket!, Prefix: `${options.prefix}/` }));
+    const keys = (listed.Contents ?? []).map((o) => o.Key!.slice(options.prefix!.length + 1));
+    expect(keys.some((k) => k.startsWith('snapshot/'))).toBe(true);
+    expect(keys.some((k) => k.startsWith('log/'))).toBe(true);
+
+    broker = await start();
+    port = broker.endpoints('protocol-mqtt').tcp;
+
+    const back = await connect(port, session);
+    expect(back.sessionPresent).toBe(true);
+    await waitFor(() => back.got.length >= 2, 'queued messages');
+    expect(back.got.map((m) => [m.topic, m.payload])).toEqual([
+      ['plant/1/temp', 'q1'],
+      ['plant/2/temp', 'q2'],
+    ]);
+
+    const fresh = await connect(port, { protocolVersion: 5 });
+    await fresh.c.subscribeAsync('status/#', { qos: 1 });
+    await waitFor(() => fresh.got.length >= 2, 'retained messages');
+    expect(Object.fromEntries(fresh.got.map((m) => [m.topic, m.payload]))).toEqual({
+      'status/line-a': 'running',
+      'status/line-b': 'idle',
+    });
+    expect(fresh.got.every((m) => m.retain)).toBe(true);
+
+    // Live traffic still reaches the resumed session.
+    await fresh.c.publishAsync('plant/9/temp', 'live', { qos: 1 });
+    await waitFor(() => back.got.length === 3, 'live message');
+  });
+
+  it('refuses to start with a message naming the plugin and the option when the credentials are wrong', async () => {
+    const err = await startBroker({
+      env: {},
+      config: {
+        storage: 'storage-s3',
+        admin: { enabled: false },
+        log: { level: 'silent' },
+        plugins: {
+          'storage-s3': { options: testOptions(server, { credentials: { accessKeyId: 'WRONG', secretAccessKey: 'x' } }) },
+          'protocol-mqtt': { options: { port: 0, host: '127.0.0.1' } },
+        },
+      },
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(
+      /plugin storage-s3: credentials: .*rejected the credentials.*; fix: set options\.credentials/,
+    );
+  });
+});
