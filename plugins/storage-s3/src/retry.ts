@@ -52,7 +52,9 @@ export class RetriesExhaustedError extends Error {
 export function describeError(err: unknown): string {
   const e = err as { name?: string; message?: string; code?: string };
   const status = statusOf(err);
-  const parts = [status ? `HTTP ${status}` : undefined, e?.code ?? e?.name, e?.message].filter(Boolean);
+  // Bodiless answers (HEAD) come back as name "Unknown", message "UnknownError": say only the status.
+  const known = (v: string | undefined) => (v && !/^Unknown(Error)?$/.test(v) ? v : undefined);
+  const parts = [status ? `HTTP ${status}` : undefined, known(e?.code ?? e?.name), known(e?.message)].filter(Boolean);
   return parts.join(' ') || String(err);
 }
 

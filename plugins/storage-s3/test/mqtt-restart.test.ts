@@ -136,7 +136,7 @@ describe('MQTT broker on storage-s3', () => {
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toMatch(
-      /plugin storage-s3: credentials: .*rejected the credentials.*; fix: set options\.credentials/,
+      /plugin storage-s3: options\.credentials: .*rejected the credentials for bucket "robustmq-test" \(HTTP 403\); fix: set options\.credentials/,
     );
   });
 });
