@@ -365,7 +365,8 @@ export class PartitionLog {
     const out: StoredRecord[] = [];
     let next = Math.max(offset, this.offsets().logStartOffset);
     while (out.length < maxRecords && next < this.nextOffset) {
-      const { batches } = await this.fetch(next, READ_CHUNK);
+      // Enough bytes for the records still wanted (fetch returns at least one whole batch).
+      const { batches } = await this.fetch(next, Math.min(READ_CHUNK, Math.max(16 * 1024, (maxRecords - out.length) * 512)));
       if (batches.length === 0) break;
       for (const { pos, header } of iterateBatchHeaders(batches)) {
         if (lastOffsetOf(header) < next) continue;

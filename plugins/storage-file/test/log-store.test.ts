@@ -277,6 +277,20 @@ describe('storage-file log store', () => {
     expect((await readdir(path.join(tmp.dir, 'logs'))).sort()).toEqual(['kept']);
   });
 
+  it('stores topics whose names are too long for a directory name, and unicode names', async () => {
+    const long = `very/long/${'x'.repeat(300)}`;
+    const other = `very/long/${'x'.repeat(299)}y`;
+    const s = await reopen();
+    for (const name of [long, other, 'température/ü/日本']) {
+      await s.logStore.createTopic(name);
+      await s.logStore.append({ topic: name, partition: 0 }, [rec(name.slice(-5))]);
+    }
+    const s2 = await reopen();
+    expect((await s2.logStore.listTopics()).sort()).toEqual([long, other, 'température/ü/日本'].sort());
+    expect((await s2.logStore.read({ topic: other, partition: 0 }, 0, 10))[0].value?.toString()).toBe('xxxxy');
+    for (const entry of await readdir(path.join(tmp.dir, 'logs'))) expect(entry.length).toBeLessThanOrEqual(200);
+  });
+
   it('a closed store refuses work with code closed', async () => {
     const s = await reopen();
     await s.logStore.createTopic(tp.topic);
