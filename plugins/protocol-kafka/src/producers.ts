@@ -40,20 +40,11 @@ export class ProducerStates {
 
   constructor(private readonly meta: MetaStore) {}
 
-  /** Allocates a new producer id (epoch 0), or bumps the epoch of an existing one. */
-  async init(
-    existingId: number,
-    existingEpoch: number,
-  ): Promise<{ producerId: number; producerEpoch: number } | { error: number }> {
-    if (existingId >= 0) {
-      const current = this.epochs.get(existingId);
-      if (current !== undefined && current !== existingEpoch) return { error: ErrorCode.PRODUCER_FENCED };
-      const epoch = (current ?? existingEpoch) + 1;
-      if (epoch <= 32767) {
-        this.epochs.set(existingId, epoch);
-        return { producerId: existingId, producerEpoch: epoch };
-      }
-    }
+  /**
+   * Allocates a new producer id with epoch 0. Like Kafka, a non-transactional InitProducerId always
+   * gets a fresh id, whatever id and epoch the client sent.
+   */
+  async init(): Promise<{ producerId: number; producerEpoch: number }> {
     while (this.nextId < 0 || this.nextId >= this.limit) {
       this.allocating ??= this.allocateBlock().finally(() => {
         this.allocating = undefined;

@@ -83,9 +83,10 @@ async function handleInitProducerId(
   if (req.transactionalId !== null) {
     return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1, producerEpoch: -1 };
   }
-  const r = await server.producers.init(req.producerId, req.producerEpoch);
-  if ('error' in r) return { throttleTimeMs: 0, errorCode: r.error, producerId: -1, producerEpoch: -1 };
-  return { throttleTimeMs: 0, errorCode: 0, ...r };
+  if (req.producerId < 0 !== req.producerEpoch < 0 && !(req.producerId === 0 && req.producerEpoch === 0)) {
+    return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_REQUEST, producerId: -1, producerEpoch: -1 };
+  }
+  return { throttleTimeMs: 0, errorCode: 0, ...(await server.producers.init()) };
 }
 
 interface ServerMetrics {

@@ -52,7 +52,8 @@ describe('kafkajs: compression codecs and the idempotent producer', () => {
     const kafka = b.kafka();
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
-    for (let i = 0; i < 3; i++) await producer.send({ topic: 'idem', acks: -1, messages: [{ value: `a${i}` }, { value: `b${i}` }] });
+    for (let i = 0; i < 3; i++)
+      await producer.send({ topic: 'idem', acks: -1, messages: [{ value: `a${i}` }, { value: `b${i}` }] });
     await producer.disconnect();
     const stored = decodeRecordBatches((await b.broker.logStore.fetch({ topic: 'idem', partition: 0 }, 0, 1 << 20)).batches);
     expect(stored).toHaveLength(3);

@@ -257,7 +257,10 @@ export async function handleDescribeGroups(server: KafkaServer, conn: Connection
         groupInstanceId: m.groupInstanceId,
         clientId: m.clientId,
         clientHost: m.clientHost,
-        memberMetadata: m.protocols.find((p) => p.name === g.protocolName)?.metadata ?? Buffer.alloc(0),
+        // Like Kafka, metadata and assignment only while Stable (clients parse them as a pair).
+        memberMetadata: stable
+          ? (m.protocols.find((p) => p.name === g.protocolName)?.metadata ?? Buffer.alloc(0))
+          : Buffer.alloc(0),
         memberAssignment: stable ? m.assignment : Buffer.alloc(0),
       })),
     });
