@@ -5,6 +5,8 @@ import { MqttProtocolError, parserErrorCode, RC } from './errors.js';
 import { FrameGuard } from './frame-guard.js';
 import { dispatchPacket } from './handlers/dispatch.js';
 import { headersToProps, remainingExpiry } from './properties.js';
+import { encodeAck, encodePublish } from './fast-encode.js';
+import { cachedPublish, withPacketId } from './publish-cache.js';
 import { TokenBucket } from './rate-limit.js';
 import type { MqttServer } from './server.js';
 import type { Outbound } from './session/outbound.js';
@@ -111,37 +113,89 @@ export class Connection implements SessionLink {
   /** Writes a packet; returns false when it was not sent (closed, unencodable, or too large for the client). */
   write(packet: Packet): boolean {
     if (this.state === 'closed') return false;
-    let buf: Buffer;
+    const buf = this.encode(packet);
+    return buf !== undefined && this.writeBytes(buf);
+  }
+
+  /** Encodes a packet for this connection's protocol version; undefined when it cannot be encoded. */
+  private encode(packet: Packet): Buffer | undefined {
     try {
-      buf = mqttPacket.generate(packet, { protocolVersion: this.version });
+      return mqttPacket.generate(packet, { protocolVersion: this.version });
     } catch (err) {
       this.server.logger.debug({ err, cmd: packet.cmd, clientId: this.clientId }, 'mqtt: cannot encode packet');
-      return false;
+      return undefined;
     }
+  }
+
+  /**
+   * Writes encoded bytes. Writes made in one tick are corked together and leave in one writev,
+   * which matters for fan-out (many small PUBLISH per socket per tick).
+   */
+  private writeBytes(buf: Buffer): boolean {
+    if (this.state === 'closed') return false;
     if (this.clientMaxPacket > 0 && buf.length > this.clientMaxPacket) return false;
     this.server.countBytesOut(buf.length);
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncork);
+    }
     if (!this.socket.write(buf)) this.congested = true;
     return true;
   }
 
+  private corked = false;
+  private readonly uncork = () => {
+    this.corked = false;
+    this.socket.uncork();
+  };
+
   /** SessionLink: writes an outgoing PUBLISH for a queued or in-flight message. */
   sendPublish(o: Outbound, dup: boolean): boolean {
+    if (this.state === 'closed') return false;
     const m = o.message;
-    const packet: IPublishPacket = {
-      cmd: 'publish',
-      topic: m.topic,
-      payload: m.payload,
-      qos: o.qos,
-      retain: o.retain,
-      dup,
-    };
-    if (o.qos > 0) packet.messageId = o.packetId;
+    const v5 = this.version === 5;
+    const expiry = m.expiresAt !== undefined && v5 ? remainingExpiry(m.expiresAt, this.server.clock.now()) : undefined;
+    // Same bytes for every subscriber unless per-connection fields (aliases, subscription ids, DUP) differ.
+    if (!dup && (!v5 || (this.clientAliasMax === 0 && !o.subIds?.length))) {
+      const key = `${this.version}:${o.qos}:${o.retain ? 1 : 0}:${expiry ?? ''}`;
+      const entry = cachedPublish(m, key, () => {
+        // No properties to send: the hand-written encoder; otherwise mqtt-packet.
+        if (!v5 || (expiry === undefined && !hasHeaders(m)))
+          return encodePublish(m.topic, m.payload, o.qos, o.retain, false, 1, v5);
+        return this.encode(this.publishPacket(o, false, expiry, false).packet);
+      });
+      if (!entry) return false;
+      const bytes = o.qos > 0 ? withPacketId(entry, o.packetId as number) : entry.bytes;
+      if (!this.writeBytes(bytes)) return false;
+      this.server.countOut();
+      return true;
+    }
+    const { packet, newAlias } = this.publishPacket(o, dup, expiry, true);
+    if (!this.write(packet)) {
+      if (newAlias) this.aliasesOut.delete(m.topic);
+      return false;
+    }
+    this.server.countOut();
+    return true;
+  }
+
+  /** Builds the PUBLISH for an outbound message (5.0 properties, optional topic alias). */
+  private publishPacket(
+    o: Outbound,
+    dup: boolean,
+    expiry: number | undefined,
+    aliases: boolean,
+  ): { packet: IPublishPacket; newAlias: boolean } {
+    const m = o.message;
+    const packet: IPublishPacket = { cmd: 'publish', topic: m.topic, payload: m.payload, qos: o.qos, retain: o.retain, dup };
+    packet.messageId = o.qos > 0 ? (o.packetId ?? 1) : undefined;
     let newAlias = false;
     if (this.version === 5) {
       const props = headersToProps(m);
-      if (m.expiresAt !== undefined) props.messageExpiryInterval = remainingExpiry(m.expiresAt, this.server.clock.now());
+      if (expiry !== undefined) props.messageExpiryInterval = expiry;
       if (o.subIds?.length) props.subscriptionIdentifier = o.subIds.length === 1 ? o.subIds[0] : o.subIds;
-      if (this.clientAliasMax > 0) {
+      if (aliases && this.clientAliasMax > 0) {
         const alias = this.aliasesOut.get(m.topic);
         if (alias !== undefined) {
           props.topicAlias = alias;
@@ -154,17 +208,17 @@ export class Connection implements SessionLink {
       }
       packet.properties = props;
     }
-    if (!this.write(packet)) {
-      if (newAlias) this.aliasesOut.delete(m.topic);
-      return false;
-    }
-    this.server.countOut();
-    return true;
+    return { packet, newAlias };
   }
 
   /** SessionLink: writes a PUBREL. */
   sendPubrel(packetId: number): void {
-    this.write({ cmd: 'pubrel', messageId: packetId });
+    this.writeBytes(encodeAck('pubrel', packetId));
+  }
+
+  /** PUBACK / PUBREC / PUBREL / PUBCOMP; the reason code only goes out to 5.0 clients. */
+  sendAck(cmd: 'puback' | 'pubrec' | 'pubrel' | 'pubcomp', packetId: number, reasonCode = 0): void {
+    this.writeBytes(encodeAck(cmd, packetId, this.version === 5 ? reasonCode : 0));
   }
 
   /**
@@ -356,4 +410,10 @@ function sniffVersion(head: Buffer | undefined): number | undefined {
 /** Used by handlers to refuse a packet with a reason code. */
 export function protocolError(code: number, message: string): never {
   throw new MqttProtocolError(code, message);
+}
+
+/** True when the message has at least one header (5.0 properties to send). */
+function hasHeaders(m: { headers: Record<string, unknown> }): boolean {
+  for (const _ in m.headers) return true;
+  return false;
 }

@@ -41,7 +41,7 @@ export function handlePublish(conn: Connection, p: IPublishPacket): MaybePromise
   const id = p.messageId as number;
   if (p.qos === 2 && s.incomingQos2.has(id)) {
     // A resent QoS 2 PUBLISH we already took: acknowledge again, do not route twice (§4.3.3).
-    conn.write({ cmd: 'pubrec', messageId: id });
+    conn.sendAck('pubrec', id);
     return;
   }
   if (v5 && p.qos > 0 && s.incomingQos2.size + conn.incomingQos1 >= opts.receiveMaximum) {
@@ -86,9 +86,8 @@ function reasonFor(conn: Connection, o: PublishOutcome): number {
 function acknowledge(conn: Connection, p: IPublishPacket, code: number): void {
   if (p.qos === 0 || conn.state !== 'open') return;
   const id = p.messageId as number;
-  const v5 = conn.version === 5;
   if (p.qos === 1) {
-    conn.write(v5 ? { cmd: 'puback', messageId: id, reasonCode: code } : { cmd: 'puback', messageId: id });
+    conn.sendAck('puback', id, code);
     return;
   }
   if (code < 0x80) {
@@ -96,7 +95,7 @@ function acknowledge(conn: Connection, p: IPublishPacket, code: number): void {
     s.incomingQos2.add(id);
     s.save();
   }
-  conn.write(v5 ? { cmd: 'pubrec', messageId: id, reasonCode: code } : { cmd: 'pubrec', messageId: id });
+  conn.sendAck('pubrec', id, code);
 }
 
 function toMessage(conn: Connection, p: IPublishPacket, topic: string, payload: Buffer): Message {

@@ -1,0 +1,47 @@
+import type { Message } from '@robustmq/sdk';
+
+/** An encoded PUBLISH and where its packet identifier sits. */
+export interface EncodedPublish {
+  bytes: Buffer;
+  idOffset: number;
+}
+
+/*
+ * The router hands one message to its subscribers one after another, so remembering the last
+ * message's encoding lets a fan-out encode once per wire form (version, QoS, retain, expiry)
+ * instead of once per subscriber, at the cost of a reference compare when there is no fan-out.
+ */
+let lastMessage: Message | undefined;
+const lastForms = new Map<string, EncodedPublish>();
+
+/** Returns the encoding of `message` in form `key`, encoding it on a miss. */
+export function cachedPublish(message: Message, key: string, encode: () => Buffer | undefined): EncodedPublish | undefined {
+  if (message !== lastMessage) {
+    lastMessage = message;
+    lastForms.clear();
+  } else {
+    const hit = lastForms.get(key);
+    if (hit) return hit;
+  }
+  const bytes = encode();
+  if (!bytes) return undefined;
+  const entry = { bytes, idOffset: packetIdOffset(bytes) };
+  lastForms.set(key, entry);
+  return entry;
+}
+
+/** Offset of the packet identifier in an encoded PUBLISH: after the fixed header and the topic. */
+function packetIdOffset(buf: Buffer): number {
+  let i = 1;
+  while (buf[i] & 0x80) i++;
+  i++;
+  return i + 2 + buf.readUInt16BE(i);
+}
+
+/** A copy of a cached QoS 1/2 PUBLISH with its packet identifier set. */
+export function withPacketId(entry: EncodedPublish, packetId: number): Buffer {
+  const out = Buffer.allocUnsafe(entry.bytes.length);
+  entry.bytes.copy(out);
+  out.writeUInt16BE(packetId, entry.idOffset);
+  return out;
+}

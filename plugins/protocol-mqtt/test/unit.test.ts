@@ -1,0 +1,114 @@
+import mqttPacket from 'mqtt-packet';
+import { describe, expect, it } from 'vitest';
+import { encodeAck, encodePublish } from '../src/fast-encode.js';
+import { FrameGuard } from '../src/frame-guard.js';
+import { headersToProps, propsToHeaders } from '../src/properties.js';
+import { TokenBucket } from '../src/rate-limit.js';
+import { topicFilterProblem, topicMatches, topicNameProblem } from '../src/topic.js';
+
+const limits = { maxTopicLevels: 0, maxTopicLength: 0 };
+
+describe('fast encoders match mqtt-packet', () => {
+  for (const v of [4, 5] as const) {
+    for (const size of [0, 10, 200, 20000, 3_000_000]) {
+      for (const qos of [0, 1, 2] as const) {
+        it(`PUBLISH v${v} qos ${qos} payload ${size}`, () => {
+          const payload = Buffer.alloc(size, 3);
+          const ours = encodePublish('a/tópico', payload, qos, qos === 1, qos === 2, 513, v === 5);
+          const theirs = mqttPacket.generate(
+            {
+              cmd: 'publish',
+              topic: 'a/tópico',
+              payload,
+              qos,
+              retain: qos === 1,
+              dup: qos === 2,
+              messageId: qos ? 513 : undefined,
+            },
+            { protocolVersion: v },
+          );
+          expect(ours.equals(theirs)).toBe(true);
+        });
+      }
+    }
+  }
+  it('acks', () => {
+    for (const cmd of ['puback', 'pubrec', 'pubrel', 'pubcomp'] as const) {
+      expect(encodeAck(cmd, 7).equals(mqttPacket.generate({ cmd, messageId: 7 } as never, { protocolVersion: 4 }))).toBe(true);
+      const parsed: unknown[] = [];
+      const parser = mqttPacket.parser({ protocolVersion: 5 });
+      parser.on('packet', (p) => parsed.push(p));
+      const code = cmd === 'puback' || cmd === 'pubrec' ? 0x87 : 0x92;
+      parser.parse(encodeAck(cmd, 9, code));
+      expect(parsed[0]).toMatchObject({ cmd, messageId: 9, reasonCode: code });
+    }
+  });
+});
+
+describe('topics', () => {
+  it('validates names and filters', () => {
+    expect(topicNameProblem('a/b', limits)).toBeUndefined();
+    expect(topicNameProblem('a/+', limits)).toBeDefined();
+    expect(topicNameProblem('', limits)).toBeDefined();
+    expect(topicNameProblem('a\u0000b', limits)).toBeDefined();
+    expect(topicFilterProblem('a/#', limits)).toBeUndefined();
+    expect(topicFilterProblem('+/+/#', limits)).toBeUndefined();
+    expect(topicFilterProblem('a/#/b', limits)).toBeDefined();
+    expect(topicFilterProblem('a+', limits)).toBeDefined();
+    expect(topicNameProblem('a/b/c', { maxTopicLevels: 2, maxTopicLength: 0 })).toBe('too many topic levels');
+    expect(topicNameProblem('abcdef', { maxTopicLevels: 0, maxTopicLength: 5 })).toBe('topic too long');
+  });
+  it('matches, with $ topics hidden from leading wildcards', () => {
+    expect(topicMatches('a/+', 'a/b')).toBe(true);
+    expect(topicMatches('a/#', 'a')).toBe(true);
+    expect(topicMatches('a/+', 'a/b/c')).toBe(false);
+    expect(topicMatches('#', '$SYS/x')).toBe(false);
+    expect(topicMatches('+/x', '$SYS/x')).toBe(false);
+    expect(topicMatches('$SYS/#', '$SYS/x')).toBe(true);
+  });
+});
+
+describe('frame guard', () => {
+  it('finds oversized packets across chunk boundaries', () => {
+    const g = new FrameGuard(100);
+    expect(g.check(Buffer.from([0x30, 5, 0, 1, 0x61]))).toBe('ok');
+    expect(g.check(Buffer.from([1, 2, 0x30]))).toBe('ok');
+    expect(g.check(Buffer.from([0xc8]))).toBe('ok');
+    expect(g.check(Buffer.from([0x01]))).toBe('too-large');
+    expect(new FrameGuard(100).check(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff]))).toBe('bad-length');
+  });
+});
+
+describe('properties ↔ headers', () => {
+  it('round-trips 5.0 publish properties', () => {
+    const props = {
+      contentType: 'a/b',
+      responseTopic: 'r',
+      correlationData: Buffer.from('c'),
+      payloadFormatIndicator: true,
+      userProperties: { x: '1', y: ['2', '3'] },
+    };
+    const headers = propsToHeaders(props);
+    expect(headers['content-type']).toBe('a/b');
+    expect(headers['mqtt-user-y']).toBe('["2","3"]');
+    const back = headersToProps({
+      topic: 't',
+      payload: Buffer.alloc(0),
+      headers,
+      timestamp: 0,
+      durability: 'transient',
+      origin: { protocol: 'mqtt', clientId: 'c' },
+    });
+    expect(back).toEqual(props);
+  });
+});
+
+describe('token bucket', () => {
+  it('allows the burst, then asks to wait', () => {
+    const b = new TokenBucket(2, 0);
+    expect(b.take(0)).toBe(0);
+    expect(b.take(0)).toBe(0);
+    expect(b.take(0)).toBe(500);
+    expect(b.take(2000)).toBe(0);
+  });
+});
