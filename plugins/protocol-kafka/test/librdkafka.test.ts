@@ -35,7 +35,10 @@ describe('librdkafka clients: kcat and python3-confluent-kafka', () => {
     for (const codec of ['none', 'gzip', 'snappy', 'lz4', 'zstd']) {
       const topic = `kcat-${codec}`;
       const lines = Array.from({ length: 10 }, (_, i) => `${codec}-line-${i}`);
-      await kcat(['-b', b.bootstrap, '-P', '-t', topic, '-z', codec, '-K', ':'], `${lines.map((l, i) => `key${i}:${l}`).join('\n')}\n`);
+      await kcat(
+        ['-b', b.bootstrap, '-P', '-t', topic, '-z', codec, '-K', ':'],
+        `${lines.map((l, i) => `key${i}:${l}`).join('\n')}\n`,
+      );
       const out = await kcat(['-b', b.bootstrap, '-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%k=%s\\n']);
       expect(out.trim().split('\n')).toEqual(lines.map((l, i) => `key${i}=${l}`));
     }
@@ -48,9 +51,13 @@ describe('librdkafka clients: kcat and python3-confluent-kafka', () => {
   });
 
   it('python3-confluent-kafka creates a topic, produces idempotently with zstd and consumes in a group', async () => {
-    const { stdout } = await run('/usr/bin/python3', [path.join(here, 'fixtures/confluent_client.py'), b.bootstrap, 'py-topic', 'py-group', '30'], {
-      timeout: 60000,
-    });
+    const { stdout } = await run(
+      '/usr/bin/python3',
+      [path.join(here, 'fixtures/confluent_client.py'), b.bootstrap, 'py-topic', 'py-group', '30'],
+      {
+        timeout: 60000,
+      },
+    );
     const r = JSON.parse(stdout.trim().split('\n').pop()!) as {
       topics: string[];
       brokers: number;

@@ -18,13 +18,23 @@ export async function handleMetadata(server: KafkaServer, conn: Connection, req:
       const bad = invalidTopicName(name);
       if (bad) return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name, partitions: [] };
       let topic: KafkaTopic | undefined;
+      let creationDenied = false;
       try {
-        const mayCreate = !all && req.allowAutoTopicCreation && (await server.authorize(conn, 'admin', name));
-        topic = await server.topics.getOrCreate(name, mayCreate);
+        topic = await server.topics.get(name);
+        if (!topic && !all && req.allowAutoTopicCreation && server.options.autoCreateTopics) {
+          creationDenied = !(await server.authorize(conn, 'admin', name));
+          if (!creationDenied) topic = await server.topics.getOrCreate(name, true);
+        }
       } catch {
         return { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, name, partitions: [] };
       }
-      if (!topic) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, partitions: [] };
+      // Like Kafka: a topic the client may not create is reported as not authorized.
+      if (!topic)
+        return {
+          errorCode: creationDenied ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          name,
+          partitions: [],
+        };
       const partitions = [];
       for (let p = 0; p < topic.partitions; p++) {
         partitions.push({
