@@ -17,7 +17,7 @@ export default definePlugin({
   version: '0.1.0',
   kernelApi: '^1',
   configSchema: s3OptionsSchema,
-  envPrefix: 'S3',
+  envPrefix: 'STORAGE_S3',
   async setup(ctx) {
     const logger = ctx.logger.child({ plugin: 'storage-s3' });
     // Opening here (not in start) lets the kernel hand the stores to plugins set up after us;
