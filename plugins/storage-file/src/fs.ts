@@ -40,6 +40,8 @@ class NodeFile implements StorageFile {
     return this.fh.read(buffer, offset, length, position);
   }
   writev(buffers: Buffer[], position: number) {
+    // A single buffer goes through write(): cheaper than writev's per-call buffer-list handling.
+    if (buffers.length === 1) return this.fh.write(buffers[0], 0, buffers[0].length, position);
     return this.fh.writev(buffers, position);
   }
   datasync() {

@@ -75,6 +75,8 @@ export class PartitionLog {
   /** Set when a failed round could not be truncated away; retried before the next write. */
   private truncateTo: number | undefined;
   private closedError: StorageError | undefined;
+  /** Background sealing of rolled segments, in roll order. */
+  private sealing: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly tp: TopicPartition,
@@ -274,28 +276,40 @@ export class PartitionLog {
     }
   }
 
-  /** Seals the active segment (synced, indexes written) and starts a new one at `base`. */
+  /**
+   * Starts a new active segment at `base`. The old one is sealed in the background (fsync when it
+   * has unsynced writes, then its index files), so a roll never stalls appends behind a large
+   * fsync. Index files are written only after the segment is synced: a sealed segment without
+   * them is fully re-validated on the next start.
+   */
   private async roll(base: number): Promise<void> {
     const old = this.active;
-    if (old.dirty || this.ctx.fsync !== 'always') await old.file.datasync();
-    old.dirty = false;
-    try {
-      await old.writeIndexes();
-    } catch (err) {
-      // Indexes are an optimisation: a missing one is rebuilt on the next start.
-      this.ctx.logger.warn({ segment: old.logPath, err: (err as Error).message }, 'storage-file: could not write segment index');
-    }
     const seg = await Segment.create(this.ctx.fs, this.dir, base, {
       indexIntervalBytes: this.ctx.indexIntervalBytes,
       logger: this.ctx.logger,
     });
     seg.createdAt = this.ctx.now();
     this.segments.push(seg);
+    old.acquire();
+    this.sealing = this.sealing.then(() => this.seal(old)).finally(() => old.release());
+  }
+
+  private async seal(seg: Segment): Promise<void> {
+    if (seg.isDeleted) return;
+    try {
+      if (seg.dirty) await seg.file.datasync();
+      seg.dirty = false;
+      await seg.writeIndexes();
+    } catch (err) {
+      // The data is as durable as the policy promised; a missing index is rebuilt on the next start.
+      this.ctx.logger.warn({ segment: seg.logPath, err: (err as Error).message }, 'storage-file: could not seal segment');
+    }
   }
 
   /** Syncs the active segment when it has unsynced writes (interval / never policies, flush). */
   async sync(): Promise<void> {
     await this.writing;
+    await this.sealing;
     const seg = this.active;
     if (!seg?.dirty) return;
     seg.dirty = false;
@@ -487,6 +501,7 @@ export class PartitionLog {
     if (this.closedError) return;
     while (this.writing) await this.writing;
     this.closedError = error;
+    await this.sealing;
     for (const p of this.pending.splice(0)) p.reject(error);
     const seg = this.active;
     if (seg.dirty) await seg.file.datasync().catch(() => {});

@@ -248,6 +248,10 @@ export class Segment {
     await this.fs.writeFileAtomic(path.join(this.dir, timeIndexFile(this.baseOffset)), this.index.serializeTimes(this.size));
   }
 
+  get isDeleted(): boolean {
+    return this.deleted;
+  }
+
   /** Pins the file open during a read. */
   acquire(): void {
     this.refs++;

@@ -43,6 +43,7 @@ describe('storage-file log store', () => {
     const segments = s.logStore.segments(tp);
     expect(segments.length).toBeGreaterThan(4);
     for (const seg of segments.slice(0, -1)) expect(seg.size).toBeLessThanOrEqual(2048);
+    await s.logStore.flush(); // sealing (fsync + index files) runs in the background; flush waits for it
     const files = await readdir(partitionDir(tmp.dir));
     for (const seg of segments.slice(0, -1)) {
       const base = String(seg.baseOffset).padStart(20, '0');
