@@ -28,7 +28,8 @@ const WINDOW_MS = 3000;
 const PARTITIONS = 16;
 const logger = pino({ level: 'silent' }) as unknown as Logger;
 
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 interface Workload {
   name: string;
