@@ -96,6 +96,8 @@ describe('kafkajs: consumer group of three rebalances on leave and on session ti
     });
     await producer.disconnect();
     await waitFor(() => received.filter((v) => v.startsWith('after-')).length >= 30, 15000, 'a receives every record');
+    expect(new Set(received.filter((v) => v.startsWith('after-'))).size).toBe(30);
+    expect([...(assignments.get('a') ?? [])].sort((x, y) => x - y)).toEqual([0, 1, 2, 3, 4, 5]);
     await admin.disconnect();
   });
 });

@@ -47,7 +47,7 @@ describe('SASL PLAIN and SCRAM through the authenticate hook; authorize hook', (
     const scram = scramAuthenticator();
     b.broker.hooks.register('authenticate', (req) => {
       if (req.protocol !== 'kafka') return undefined;
-      if (req.method === 'PLAIN') {
+      if (req.method === undefined) {
         return USERS[req.username ?? ''] === req.password?.toString()
           ? { outcome: 'allow', principal: req.username }
           : { outcome: 'deny', reason: 'bad credentials' };

@@ -53,7 +53,8 @@ export async function handleSaslAuthenticate(server: KafkaServer, conn: Connecti
     clientId: conn.clientId,
     username,
     password,
-    method: mechanism,
+    // PLAIN is a plain username/password check (what auth-file and MQTT CONNECT use): no method.
+    method: mechanism === 'PLAIN' ? undefined : mechanism,
     data: mechanism === 'PLAIN' ? undefined : req.authBytes,
     remoteAddress: conn.socket.remoteAddress,
   });
