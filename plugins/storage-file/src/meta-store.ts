@@ -65,6 +65,8 @@ export class FileMetaStore implements MetaStore {
   /** Set when a failed write could not be truncated away; retried before the next write. */
   private walTruncateTo: number | undefined;
   private recordsSinceSnapshot = 0;
+  /** Approximate size of the key space (key characters + value bytes). */
+  private stateBytes = 0;
   private snapshotting: Promise<void> | undefined;
   private queue: Request[] = [];
   private writing: Promise<void> | undefined;
@@ -110,7 +112,7 @@ export class FileMetaStore implements MetaStore {
         logger.warn({ file: snapshotName(seq) }, 'storage-file: ignoring damaged metadata snapshot');
         continue;
       }
-      for (const [k, v] of snap.entries) this.state.set(k, v);
+      this.apply(snap.entries.map(([key, value]) => ({ key, value })));
       covered = snap.walSeq;
       loaded = true;
       break;
@@ -150,9 +152,22 @@ export class FileMetaStore implements MetaStore {
 
   private apply(ops: MetaOp[]): void {
     for (const op of ops) {
+      const previous = this.state.get(op.key);
+      if (previous !== undefined) this.stateBytes -= op.key.length + previous.length;
       if (op.value === undefined) this.state.delete(op.key);
-      else this.state.set(op.key, op.value);
+      else {
+        this.state.set(op.key, op.value);
+        this.stateBytes += op.key.length + op.value.length;
+      }
     }
+  }
+
+  /**
+   * A snapshot costs the whole key space, so it waits for both `snapshotEvery` records and a
+   * journal at least half the size of the state: snapshot work stays proportional to journal bytes.
+   */
+  private snapshotDue(): boolean {
+    return this.recordsSinceSnapshot >= this.opts.snapshotEvery && this.walSize >= this.stateBytes / 2;
   }
 
   private checkOpen(): void {
@@ -271,7 +286,7 @@ export class FileMetaStore implements MetaStore {
     this.apply(allOps);
     this.recordsSinceSnapshot += records.length;
     for (const [i, req] of round.entries()) req.resolve(results[i]);
-    if (this.recordsSinceSnapshot >= this.opts.snapshotEvery && !this.snapshotting) {
+    if (!this.snapshotting && this.snapshotDue()) {
       try {
         await this.rotate();
       } catch (err) {

@@ -35,7 +35,11 @@ describe('storage-file meta store', () => {
     for (let i = 0; i < 35; i++) await s.metaStore.put(`k/${String(i).padStart(2, '0')}`, b(`v${i}`));
     await s.metaStore.delete('k/03');
     await s.metaStore.compareAndSet('k/04', b('v4'), b('v4-cas'));
-    await s.metaStore.snapshot(); // let the background snapshot settle
+    // Snapshots start on their own once enough journal has accumulated…
+    for (let i = 0; i < 100 && !(await metaFiles()).some((f) => f.startsWith('snapshot-')); i++)
+      await new Promise((r) => setTimeout(r, 10));
+    expect((await metaFiles()).some((f) => f.startsWith('snapshot-'))).toBe(true);
+    await s.metaStore.snapshot(); // …and can be forced, which also lets the background one settle
     const files = await metaFiles();
     expect(files.filter((f) => f.startsWith('snapshot-'))).toHaveLength(1);
     expect(files.filter((f) => f.startsWith('wal-'))).toHaveLength(1);
