@@ -144,7 +144,7 @@ export class BatchingFilter {
           message: {
             ...m,
             topic,
-            payload: v[2] ? asBuffer(v[2]) : m.payload,
+            payload: v[2] === null ? m.payload : typeof v[2] === 'string' ? Buffer.from(v[2], 'utf8') : asBuffer(v[2]),
             headers: v[3] ? fromWireHeaders(v[3]) : m.headers,
           },
         };

@@ -1,6 +1,7 @@
 // Instantiates a transpiled filter component and converts between broker messages and the
 // WIT types of robustmq:filter. Plain JavaScript because it also runs inside the filter worker
 // thread, which loads no TypeScript. Types: guest.d.mts.
+import { Buffer, isUtf8 } from 'node:buffer';
 
 /** Error a denied capability raises inside the guest; the message names the interface and call. */
 export class CapabilityDenied extends Error {
@@ -139,9 +140,15 @@ export function toWit(wire) {
     const v = wire.headers[name];
     headers.push({ name, value: typeof v === 'string' ? { tag: 'text', val: v } : { tag: 'bytes', val: v } });
   }
+  const p = wire.payload;
+  // UTF-8 payloads go over as text: the guest gets a string without decoding bytes itself,
+  // which costs an interpreted loop per byte in a JS guest.
+  const payload = isUtf8(p)
+    ? { tag: 'text', val: Buffer.from(p.buffer, p.byteOffset, p.byteLength).toString('utf8') }
+    : { tag: 'bytes', val: p };
   return {
     topic: wire.topic,
-    payload: wire.payload,
+    payload,
     key: wire.key ?? undefined,
     headers,
     timestamp: BigInt(Math.max(0, Math.trunc(wire.timestamp))),
@@ -152,7 +159,7 @@ export function toWit(wire) {
 
 /**
  * Converts a WIT verdict to its compact wire form: 0 (pass), [1, reason] (drop) or
- * [2, topic|null, payload|null, headers|null] (transform, headers as an object).
+ * [2, topic|null, payload (string or bytes)|null, headers|null] (transform, headers as an object).
  * Throws on a value that is not a verdict.
  */
 export function fromWit(v) {
@@ -168,7 +175,9 @@ export function fromWit(v) {
         headers = {};
         for (const h of r.headers) headers[h.name] = h.value.tag === 'text' ? h.value.val : h.value.val;
       }
-      return [2, r.topic ?? null, r.payload ?? null, headers];
+      // Text payloads stay strings on the way back; the broker's thread encodes them.
+      const payload = r.payload ? r.payload.val : null;
+      return [2, r.topic ?? null, payload, headers];
     }
     default:
       throw new Error(`filter returned a value that is not a verdict: ${JSON.stringify(v)?.slice(0, 100)}`);

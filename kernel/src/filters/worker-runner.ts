@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from '@robustmq/sdk';
 import { FilterFailure, type FailureKind } from './failure.js';
 import type { Grants, WireMessage, WireVerdict } from './guest.mjs';
+import { packBatch } from './pack.js';
 import type { FilterRunner } from './runner.js';
 import type { WasmModule } from './wasm-api.js';
 
@@ -88,7 +89,8 @@ export class WorkerRunner implements FilterRunner {
       const id = this.nextId++;
       const timer = setTimeout(() => this.overrun(id), this.opts.timeBudgetMs);
       this.inFlight = { id, resolve, reject, timer };
-      this.worker.postMessage({ type: 'batch', id, messages: batch });
+      const packed = packBatch(batch);
+      this.worker.postMessage({ type: 'batch', id, messages: packed.batch }, packed.transfer);
     });
   }
 

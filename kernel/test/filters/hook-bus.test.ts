@@ -88,6 +88,7 @@ describe('wasm filters on the hook bus', () => {
       expect(JSON.parse(out.message.payload.toString())).toEqual({
         topic: 'a/b',
         payload: 'hi',
+        payloadTag: 'text',
         key: 'k1',
         ts: 1234,
         protocol: 'mqtt',
@@ -100,6 +101,9 @@ describe('wasm filters on the hook bus', () => {
       expect(Buffer.isBuffer(out.message.headers['x-raw'])).toBe(true);
       expect([...(out.message.headers['x-raw'] as Buffer)]).toEqual([0, 255, 7]);
       expect(out.message.origin).toEqual(m.origin);
+      // A payload that is not UTF-8 reaches the guest as bytes.
+      const binary = await f.hooks.filter(msg('a/b', '', { payload: Buffer.from([0xff, 0xfe, 0x00]) }));
+      expect(binary.verdict === 'pass' && JSON.parse(binary.message.payload.toString()).payloadTag).toBe('bytes');
     } finally {
       await f.stop();
     }
