@@ -1,0 +1,149 @@
+/** The AMQP listener: accepts sockets, tracks connections, counts metrics, raises the memory alarm. */
+import { createServer, type Server, type Socket } from 'node:net';
+import { getHeapStatistics } from 'node:v8';
+import {
+  type Counter,
+  type Gauge,
+  type HookBus,
+  type Logger,
+  listen,
+  type Message,
+  MetricNames,
+  type PluginContext,
+} from '@robustmq/sdk';
+import { AmqpBroker } from './broker/broker.js';
+import { AmqpConnection } from './connection.js';
+import type { AmqpOptions } from './options.js';
+
+const PROTOCOL = { protocol: 'amqp' };
+
+export class AmqpServer {
+  readonly broker: AmqpBroker;
+  readonly logger: Logger;
+  readonly hooks: HookBus;
+  readonly version: string;
+  private readonly connections = new Set<AmqpConnection>();
+  private server: Server | undefined;
+  private alarmTimer: NodeJS.Timeout | undefined;
+  private blocked = false;
+  private readonly connGauge: Gauge;
+  private readonly msgIn: Counter;
+  private readonly msgOut: Counter;
+  private readonly bytesIn: Counter;
+  private readonly bytesOut: Counter;
+  port = 0;
+
+  constructor(
+    private readonly ctx: PluginContext<AmqpOptions>,
+    readonly options: AmqpOptions,
+  ) {
+    this.logger = ctx.logger;
+    this.hooks = ctx.hooks;
+    this.version = ctx.broker.version;
+    let logStore: ReturnType<typeof ctx.logStore> | undefined;
+    let metaStore: ReturnType<typeof ctx.metaStore> | undefined;
+    try {
+      logStore = ctx.logStore();
+      metaStore = ctx.metaStore();
+    } catch {
+      // no storage: durable entities live in memory only
+    }
+    this.broker = new AmqpBroker({
+      router: ctx.router,
+      hooks: ctx.hooks,
+      logger: ctx.logger,
+      clock: ctx.clock,
+      logStore,
+      metaStore,
+      ackFlushMs: options.ackFlushMs,
+    });
+    const m = ctx.metrics;
+    this.connGauge = m.gauge(MetricNames.connections, 'Open client connections', ['protocol']);
+    this.msgIn = m.counter(MetricNames.messagesIn, 'Messages received from clients', ['protocol']);
+    this.msgOut = m.counter(MetricNames.messagesOut, 'Messages delivered to clients', ['protocol']);
+    this.bytesIn = m.counter(MetricNames.bytesIn, 'Payload bytes received', ['protocol']);
+    this.bytesOut = m.counter(MetricNames.bytesOut, 'Payload bytes delivered', ['protocol']);
+  }
+
+  /** Loads durable topology and opens the listener. Returns the bound port. */
+  async start(): Promise<number> {
+    for (const v of this.options.vhosts) this.broker.vhost(v);
+    await this.broker.load();
+    this.server = createServer((socket) => this.accept(socket));
+    const host = this.options.host ?? this.ctx.broker.host;
+    this.port = await listen(this.server, this.options.port, host, 'port');
+    const limit = this.options.memoryHighWatermark ?? Math.floor(getHeapStatistics().heap_size_limit * 0.7);
+    if (limit > 0) {
+      this.alarmTimer = setInterval(() => this.checkMemory(limit), 1000);
+      this.alarmTimer.unref?.();
+    }
+    return this.port;
+  }
+
+  private accept(socket: Socket): void {
+    if (this.options.maxConnections > 0 && this.connections.size >= this.options.maxConnections) {
+      socket.destroy();
+      return;
+    }
+    this.connections.add(new AmqpConnection(socket, this));
+  }
+
+  /** Called once a connection is open (after connection.open-ok). */
+  connected(c: AmqpConnection): void {
+    this.connGauge.inc(PROTOCOL);
+    if (this.blocked) c.setBlocked(true);
+    if (this.hooks.has('clientConnected')) {
+      this.hooks.emit('clientConnected', {
+        protocol: 'amqp',
+        clientId: c.clientId,
+        principal: c.principal,
+        remoteAddress: c.socket.remoteAddress,
+      });
+    }
+  }
+
+  disconnected(c: AmqpConnection, wasOpen: boolean, reason: string): void {
+    if (!this.connections.delete(c)) return;
+    if (!wasOpen) return;
+    this.connGauge.dec(PROTOCOL);
+    if (this.hooks.has('clientDisconnected')) {
+      this.hooks.emit('clientDisconnected', { protocol: 'amqp', clientId: c.clientId, principal: c.principal, reason });
+    }
+  }
+
+  countIn(bytes: number): void {
+    this.msgIn.inc(PROTOCOL);
+    this.bytesIn.inc(PROTOCOL, bytes);
+  }
+
+  countOut(m: Message, subscriberId: string): void {
+    this.msgOut.inc(PROTOCOL);
+    this.bytesOut.inc(PROTOCOL, m.payload.length);
+    if (this.hooks.has('delivered'))
+      this.hooks.emit('delivered', { message: m, subscriberId: `amqp:${subscriberId}`, protocol: 'amqp' });
+  }
+
+  private checkMemory(limit: number): void {
+    const used = process.memoryUsage().heapUsed;
+    const blocked = used > limit;
+    if (blocked === this.blocked) return;
+    this.blocked = blocked;
+    this.logger.warn(
+      { heapUsed: used, limit },
+      blocked ? 'amqp: memory alarm, blocking publishers' : 'amqp: memory alarm cleared',
+    );
+    for (const c of this.connections) c.setBlocked(blocked);
+  }
+
+  /** Closes the listener, sends connection.close 320 to clients, writes queue state. */
+  async stop(deadlineMs: number): Promise<void> {
+    if (this.alarmTimer) clearInterval(this.alarmTimer);
+    const closed = new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    for (const c of this.connections) c.shutdown();
+    const waitUntil = Date.now() + Math.min(deadlineMs, 2000);
+    while (this.connections.size > 0 && Date.now() < waitUntil) await new Promise((r) => setTimeout(r, 20));
+    for (const c of this.connections) c.socket.destroy();
+    await closed;
+    await this.broker.close();
+  }
+}
