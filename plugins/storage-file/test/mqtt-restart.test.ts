@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Broker, startBroker } from '@robustmq/kernel';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { decodeWal } from '../src/meta-codec.js';
 import { tempDir } from './helpers.js';
 
 interface Received {
@@ -28,12 +29,27 @@ async function connect(port: number, opts: IClientOptions): Promise<{ c: MqttCli
   return { c, sessionPresent, got };
 }
 
-async function waitFor(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+async function waitFor(cond: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** Keys written (put, not deleted) in the metadata journal files of a data directory, read straight from disk. */
+async function journalKeys(dir: string): Promise<string[]> {
+  const metaDir = path.join(dir, 'meta');
+  const keys = new Set<string>();
+  for (const name of (await readdir(metaDir)).filter((n) => n.startsWith('wal-')).sort()) {
+    for (const ops of decodeWal(await readFile(path.join(metaDir, name))).records) {
+      for (const op of ops) {
+        if (op.value === undefined) keys.delete(op.key);
+        else keys.add(op.key);
+      }
+    }
+  }
+  return [...keys];
 }
 
 describe('broker restart over storage-file with MQTT', () => {
@@ -157,10 +173,14 @@ describe('broker restart over storage-file with MQTT', () => {
       for (let i = 0; i < 20; i++) await pub.publishAsync(`crash/${i}`, `m${i}`, { qos: 1 }); // each PUBACKed
       await pub.publishAsync('crash/retained', 'kept', { qos: 1, retain: true });
       // protocol-mqtt sends PUBACK before its MetaStore write of the offline queue entry resolves
-      // (its persistence is fire-and-forget per client), so give those writes a moment to land:
-      // what this test checks is that everything the broker wrote survives a kill without any
-      // shutdown, flush or close.
-      await new Promise((r) => setTimeout(r, 1500));
+      // (its persistence is fire-and-forget per client), so wait until the writes reached the
+      // journal on disk: what this test checks is that everything the broker wrote survives a
+      // kill without any shutdown, flush or close.
+      await waitFor(
+        async () => (await journalKeys(tmp.dir)).filter((k) => k.startsWith('mqtt/queue/')).length >= 20,
+        'queue writes',
+      );
+      await waitFor(async () => (await journalKeys(tmp.dir)).includes('mqtt/retained/crash/retained'), 'retained write', 5000);
       child.kill('SIGKILL');
       expect(await exited).toBe('SIGKILL');
     } finally {
