@@ -293,6 +293,7 @@ function render(
   missing: Map<PeerName, string>,
   startedAt: Date,
   seconds: number,
+  load: { start: number; end: number },
 ): string {
   const get = (p: PeerName, id: string) => results.get(p)?.get(id);
   const cell = (p: PeerName, s: Scenario) => {
@@ -306,7 +307,8 @@ function render(
     '',
     `Command: \`node --import tsx bench/mqtt.ts\` — ${startedAt.toISOString()}, ${os.cpus().length} cores (nproc), ` +
       `${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ` +
-      `run took ${Math.round(seconds)} s.`,
+      `run took ${Math.round(seconds)} s; 1-minute load average ${load.start.toFixed(1)} at the start, ${load.end.toFixed(1)} at the end ` +
+      '(above the core count, other processes competed for the CPU and every figure is pessimistic).',
     '',
     `Each broker runs alone in its own process on 127.0.0.1 (RobustMQ: \`${path.relative(process.cwd(), ROBUSTMQ_CLI) || ROBUSTMQ_CLI} start\` with memory ` +
       `storage; Aedes 1.x: bench/peers/aedes-server.ts with a ${AEDES_STACK_KB} KB V8 stack; Mosquitto: ${mosquittoBinary() ?? 'not installed'} with persistence off). ` +
@@ -329,7 +331,7 @@ function render(
   lines.push(
     '',
     'During each throughput window: broker CPU / busiest generator worker CPU (share of one core) / delivered share ' +
-      '(messages received ÷ (messages published × subscribers per message); below 100% the broker dropped or still queued them).',
+      '(messages received ÷ (messages published × subscribers per message); below 100% the broker dropped or still queued them; QoS 0 publishers count what they hand to TCP, so with kernel buffers full from the warm-up a window can deliver more than was written in it).',
     '',
   );
   lines.push('| scenario | RobustMQ | Aedes | Mosquitto |', '|---|---:|---:|---:|');
@@ -359,6 +361,7 @@ function render(
 /** Runs the whole comparison and returns the markdown section (also written to bench/results/mqtt.md). */
 export async function main(): Promise<string> {
   const startedAt = new Date();
+  const loadStart = os.loadavg()[0];
   const t0 = performance.now();
   const wanted = process.env.BENCH_MQTT_PEERS?.split(',').map((s) => s.trim().toLowerCase());
   const results = new Map<PeerName, Map<string, Figure>>();
@@ -383,7 +386,10 @@ export async function main(): Promise<string> {
   } finally {
     await Promise.all(workers.map((w) => w.close()));
   }
-  const section = render(results, missing, startedAt, (performance.now() - t0) / 1000);
+  const section = render(results, missing, startedAt, (performance.now() - t0) / 1000, {
+    start: loadStart,
+    end: os.loadavg()[0],
+  });
   const here = path.dirname(fileURLToPath(import.meta.url));
   await writeFile(path.join(here, 'results/mqtt.md'), `${section}`);
   return section;
