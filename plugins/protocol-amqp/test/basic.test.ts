@@ -246,7 +246,12 @@ describe('mandatory, confirms and transactions', () => {
     ch.publish('amq.direct', 'nobody-home', Buffer.from('lost'), { mandatory: true, messageId: 'r1' });
     ch.publish('amq.direct', 'nobody-home', Buffer.from('silent'));
     await until(() => returned.length === 1);
-    expect(returned[0].fields).toMatchObject({ replyCode: 312, replyText: 'NO_ROUTE', exchange: 'amq.direct', routingKey: 'nobody-home' });
+    expect(returned[0].fields).toMatchObject({
+      replyCode: 312,
+      replyText: 'NO_ROUTE',
+      exchange: 'amq.direct',
+      routingKey: 'nobody-home',
+    });
     expect(returned[0].content.toString()).toBe('lost');
     expect(returned[0].properties.messageId).toBe('r1');
     await new Promise((r) => setTimeout(r, 30));

@@ -56,7 +56,8 @@ describe('exchanges', () => {
     ch.publish('t.direct', 'k/with+odd#chars', Buffer.from('d'));
     ch.publish('t.direct', 'k', Buffer.from('no'));
     ch.publish('t.fanout', 'anything', Buffer.from('f'));
-    for (const rk of ['a.b.c', 'a.b.c.d', 'x.error', 'error', 'a.error.x', 'a.z', 'a.b.c.z', 'b.z']) ch.publish('t.topic', rk, Buffer.from(rk));
+    for (const rk of ['a.b.c', 'a.b.c.d', 'x.error', 'error', 'a.error.x', 'a.z', 'a.b.c.z', 'b.z'])
+      ch.publish('t.topic', rk, Buffer.from(rk));
     await sleep(50);
     expect(await drain(ch, d1)).toEqual(['d']);
     expect(await drain(ch, f1)).toEqual(['f']);

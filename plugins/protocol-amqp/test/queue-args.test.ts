@@ -1,0 +1,144 @@
+import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AmqpTestBroker, sleep, startAmqp, until } from './helpers.js';
+
+let b: AmqpTestBroker;
+let conn: ChannelModel;
+
+beforeAll(async () => {
+  b = await startAmqp();
+  conn = await amqp.connect(b.url);
+});
+afterAll(async () => {
+  await conn.close().catch(() => undefined);
+  await b.stop();
+});
+
+async function channel(): Promise<Channel> {
+  const ch = await conn.createChannel();
+  ch.on('error', () => undefined);
+  return ch;
+}
+
+async function drain(ch: Channel, queue: string): Promise<amqp.GetMessage[]> {
+  const out: amqp.GetMessage[] = [];
+  for (;;) {
+    const m = await ch.get(queue, { noAck: true });
+    if (!m) return out;
+    out.push(m);
+  }
+}
+const bodies = (ms: amqp.Message[]) => ms.map((m) => m.content.toString());
+
+describe('queue arguments', () => {
+  it('x-message-ttl and per-message expiration expire messages, dead-lettering them with x-death', async () => {
+    const ch = await channel();
+    const dead = (await ch.assertQueue('', { exclusive: true })).queue;
+    await ch.assertExchange('dlx.ttl', 'fanout', { durable: false });
+    await ch.bindQueue(dead, 'dlx.ttl', '');
+    const q = (
+      await ch.assertQueue('', { exclusive: true, arguments: { 'x-message-ttl': 80, 'x-dead-letter-exchange': 'dlx.ttl' } })
+    ).queue;
+    const plain = (await ch.assertQueue('', { exclusive: true })).queue;
+    ch.sendToQueue(q, Buffer.from('old'));
+    ch.sendToQueue(plain, Buffer.from('short'), { expiration: '40' });
+    ch.sendToQueue(plain, Buffer.from('long'), { expiration: '60000' });
+    await sleep(20);
+    expect((await ch.checkQueue(q)).messageCount).toBe(1);
+    await sleep(150);
+    expect((await ch.checkQueue(q)).messageCount).toBe(0);
+    const dl = await drain(ch, dead);
+    expect(bodies(dl)).toEqual(['old']);
+    const death = (dl[0].properties.headers?.['x-death'] as Array<Record<string, unknown>>)[0];
+    expect(death).toMatchObject({ count: 1, reason: 'expired', queue: q, exchange: '', 'routing-keys': [q] });
+    expect(dl[0].properties.headers?.['x-first-death-reason']).toBe('expired');
+    expect(bodies(await drain(ch, plain))).toEqual(['long']);
+  });
+
+  it('x-max-length drop-head drops (and dead-letters) the oldest', async () => {
+    const ch = await channel();
+    const dead = (await ch.assertQueue('', { exclusive: true })).queue;
+    const q = (
+      await ch.assertQueue('', {
+        exclusive: true,
+        arguments: { 'x-max-length': 2, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': dead },
+      })
+    ).queue;
+    for (const s of ['1', '2', '3', '4']) ch.sendToQueue(q, Buffer.from(s));
+    await sleep(50);
+    expect(bodies(await drain(ch, q))).toEqual(['3', '4']);
+    const dl = await drain(ch, dead);
+    expect(bodies(dl)).toEqual(['1', '2']);
+    expect((dl[0].properties.headers?.['x-death'] as Array<Record<string, unknown>>)[0].reason).toBe('maxlen');
+    expect(dl[0].fields.routingKey).toBe(dead);
+  });
+
+  it('x-overflow reject-publish nacks confirms of refused messages', async () => {
+    const ch = await conn.createConfirmChannel();
+    const q = (await ch.assertQueue('', { exclusive: true, arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' } }))
+      .queue;
+    const outcome = (s: string) =>
+      new Promise<string>((res) => ch.sendToQueue(q, Buffer.from(s), {}, (err) => res(err ? 'nack' : 'ack')));
+    expect(await Promise.all([outcome('a'), outcome('b')])).toEqual(['ack', 'nack']);
+    expect((await ch.checkQueue(q)).messageCount).toBe(1);
+    await ch.close();
+  });
+
+  it('rejected messages are dead-lettered with reason rejected and the original routing key', async () => {
+    const ch = await channel();
+    await ch.assertExchange('dlx.rej', 'topic', { durable: false });
+    const dead = (await ch.assertQueue('', { exclusive: true })).queue;
+    await ch.bindQueue(dead, 'dlx.rej', '#');
+    const q = (await ch.assertQueue('', { exclusive: true, arguments: { 'x-dead-letter-exchange': 'dlx.rej' } })).queue;
+    ch.sendToQueue(q, Buffer.from('bad'), { headers: { keep: 'me' } });
+    const got: ConsumeMessage[] = [];
+    await ch.consume(q, (m) => m && got.push(m));
+    await until(() => got.length === 1);
+    ch.nack(got[0], false, false);
+    await sleep(30);
+    const dl = await drain(ch, dead);
+    expect(bodies(dl)).toEqual(['bad']);
+    expect(dl[0].fields).toMatchObject({ exchange: 'dlx.rej', routingKey: q });
+    expect(dl[0].properties.headers).toMatchObject({ keep: 'me', 'x-first-death-reason': 'rejected', 'x-first-death-queue': q });
+  });
+
+  it('x-expires deletes an unused queue', async () => {
+    const ch = await channel();
+    await ch.assertQueue('expiring', { durable: false, arguments: { 'x-expires': 60 } });
+    await ch.checkQueue('expiring');
+    await sleep(150);
+    const err = await ch.checkQueue('expiring').catch((e: { code: number }) => e);
+    expect((err as { code: number }).code).toBe(404);
+  });
+
+  it('x-single-active-consumer gives everything to one consumer until it goes', async () => {
+    const ch1 = await channel();
+    const ch2 = await channel();
+    await ch1.assertQueue('sac.q', { durable: false, arguments: { 'x-single-active-consumer': true } });
+    const a: string[] = [];
+    const c: string[] = [];
+    const first = await ch1.consume('sac.q', (m) => m && a.push(m.content.toString()), { noAck: true });
+    await ch2.consume('sac.q', (m) => m && c.push(m.content.toString()), { noAck: true });
+    for (const s of ['1', '2', '3']) ch1.sendToQueue('sac.q', Buffer.from(s));
+    await until(() => a.length === 3);
+    expect(c).toEqual([]);
+    await ch1.cancel(first.consumerTag);
+    ch1.sendToQueue('sac.q', Buffer.from('4'));
+    await until(() => c.length === 1);
+    expect(c).toEqual(['4']);
+    await ch1.deleteQueue('sac.q');
+  });
+
+  it('rejects invalid argument values with 406', async () => {
+    for (const args of [
+      { 'x-overflow': 'nope' },
+      { 'x-expires': 0 },
+      { 'x-single-active-consumer': 'yes' },
+      { 'x-dead-letter-routing-key': 'k' },
+    ]) {
+      const ch = await channel();
+      const err = await ch.assertQueue('', { exclusive: true, arguments: args }).catch((e: { code: number }) => e);
+      expect((err as { code: number }).code).toBe(406);
+    }
+  });
+});
