@@ -8,7 +8,10 @@ import {
   type AppendResult,
   type BatchHeader,
   batchSize,
+  CompressionCodec,
   CorruptBatchError,
+  compressionOf,
+  decodeBatchRecords,
   type FetchResult,
   type LogStore,
   type Logger,
@@ -40,6 +43,24 @@ export interface FileLogStoreOptions {
   retentionBytes?: number;
   retentionCheckIntervalMs: number;
   indexIntervalBytes: number;
+}
+
+/**
+ * Refuses batches whose offsets could not have come from a producer (offsets are assigned from
+ * `lastOffsetDelta`, so a forged one would jump the log) and, when uncompressed, whose records do
+ * not parse — a stored batch that cannot be decoded would poison every later read.
+ */
+function checkRecords(buf: Buffer, pos: number, header: BatchHeader): void {
+  if (header.recordCount < 1) throw new CorruptBatchError('batch without records');
+  if (header.lastOffsetDelta !== header.recordCount - 1) {
+    throw new CorruptBatchError(`lastOffsetDelta ${header.lastOffsetDelta} does not match ${header.recordCount} records`);
+  }
+  if (compressionOf(header) !== CompressionCodec.none) return;
+  const records = decodeBatchRecords(buf, pos, header);
+  for (const [i, r] of records.entries()) {
+    if (r.offset !== header.baseOffset + i)
+      throw new CorruptBatchError(`record ${i} has offset delta ${r.offset - header.baseOffset}`);
+  }
 }
 
 interface TopicState {
@@ -273,6 +294,7 @@ export class FileLogStore implements LogStore {
     let pos = 0;
     while (pos < batch.length) {
       const h = validateBatch(batch, pos);
+      checkRecords(batch, pos, h);
       headers.push(h);
       pos += batchSize(h);
     }

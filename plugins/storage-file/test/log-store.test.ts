@@ -1,6 +1,8 @@
 import { appendFile, readdir, readFile, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { decodeRecordBatches, StorageError, type TopicPartition } from '@robustmq/sdk';
+import { gzipSync } from 'node:zlib';
+import { crc32c } from '@node-rs/crc32';
+import { CompressionCodec, decodeRecordBatches, encodeRecordBatch, StorageError, type TopicPartition } from '@robustmq/sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FileStorage } from '../src/index.js';
 import { topicDirName } from '../src/paths.js';
@@ -290,6 +292,32 @@ describe('storage-file log store', () => {
     expect((await s2.logStore.listTopics()).sort()).toEqual([long, other, 'température/ü/日本'].sort());
     expect((await s2.logStore.read({ topic: other, partition: 0 }, 0, 10))[0].value?.toString()).toBe('xxxxy');
     for (const entry of await readdir(path.join(tmp.dir, 'logs'))) expect(entry.length).toBeLessThanOrEqual(200);
+  });
+
+  it('appendBatch refuses forged offset deltas and unparsable records, and stores compressed batches as received', async () => {
+    const s = await reopen();
+    await s.logStore.createTopic(tp.topic);
+    const withCrc = (buf: Buffer) => {
+      buf.writeUInt32BE(crc32c(buf.subarray(21)) >>> 0, 17);
+      return buf;
+    };
+    const forged = encodeRecordBatch([rec('a'), rec('b')], { baseOffset: 0 });
+    forged.writeInt32BE(1_000_000, 23); // lastOffsetDelta: would jump the log by a million offsets
+    await expect(s.logStore.appendBatch(tp, withCrc(forged))).rejects.toThrow(/lastOffsetDelta/);
+    const garbled = encodeRecordBatch([rec('abc')], { baseOffset: 0 });
+    garbled[61] = 0x7f; // record length varint now points past the batch
+    await expect(s.logStore.appendBatch(tp, withCrc(garbled))).rejects.toMatchObject({ code: 'corrupt' });
+    expect((await s.logStore.offsets(tp)).highWatermark).toBe(0);
+
+    const plain = encodeRecordBatch([rec('zipped-1'), rec('zipped-2')], { baseOffset: 0, timestamp: 5 });
+    const gz = Buffer.concat([plain.subarray(0, 61), gzipSync(plain.subarray(61))]);
+    gz.writeInt32BE(gz.length - 12, 8);
+    gz.writeInt16BE(CompressionCodec.gzip, 21);
+    await s.logStore.append(tp, [rec('first')]);
+    expect(await s.logStore.appendBatch(tp, withCrc(gz))).toMatchObject({ baseOffset: 1, lastOffset: 2 });
+    const fetched = await s.logStore.fetch(tp, 1, 1 << 20);
+    expect(fetched.batches.subarray(12).equals(gz.subarray(12))).toBe(true); // stored bytes as received, new base offset
+    expect(await values(s)).toEqual(['first', 'zipped-1', 'zipped-2']);
   });
 
   it('a closed store refuses work with code closed', async () => {
