@@ -5,7 +5,7 @@ import { MqttProtocolError, parserErrorCode, RC } from './errors.js';
 import { FrameGuard } from './frame-guard.js';
 import { dispatchPacket } from './handlers/dispatch.js';
 import { headersToProps, remainingExpiry } from './properties.js';
-import { encodeAck, encodePublish } from './fast-encode.js';
+import { encodeAck, encodePublishHead } from './fast-encode.js';
 import { cachedPublish, withPacketId } from './publish-cache.js';
 import { TokenBucket } from './rate-limit.js';
 import type { MqttServer } from './server.js';
@@ -22,6 +22,9 @@ export interface TransportInfo {
 }
 
 type State = 'new' | 'auth' | 'open' | 'closed';
+
+/** Bytes waiting in a socket above which deliveries queue in the session instead. */
+const SOCKET_HIGH_WATER = 256 * 1024;
 
 /**
  * One client network connection: feeds bytes through the size guard and the parser, dispatches
@@ -128,19 +131,23 @@ export class Connection implements SessionLink {
   }
 
   /**
-   * Writes encoded bytes. Writes made in one tick are corked together and leave in one writev,
-   * which matters for fan-out (many small PUBLISH per socket per tick).
+   * Writes encoded bytes (and a payload kept apart, for PUBLISH). Writes made in one tick are
+   * corked together and leave in one writev, which matters for fan-out (many small PUBLISH per
+   * socket per tick). Deliveries pause once a quarter MiB waits in the socket.
    */
-  private writeBytes(buf: Buffer): boolean {
+  private writeBytes(buf: Buffer, payload?: Buffer): boolean {
     if (this.state === 'closed') return false;
-    if (this.clientMaxPacket > 0 && buf.length > this.clientMaxPacket) return false;
-    this.server.countBytesOut(buf.length);
+    const size = payload ? buf.length + payload.length : buf.length;
+    if (this.clientMaxPacket > 0 && size > this.clientMaxPacket) return false;
+    this.server.countBytesOut(size);
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
       process.nextTick(this.uncork);
     }
-    if (!this.socket.write(buf)) this.congested = true;
+    this.socket.write(buf);
+    if (payload && payload.length > 0) this.socket.write(payload);
+    if (this.socket.writableLength > SOCKET_HIGH_WATER) this.congested = true;
     return true;
   }
 
@@ -160,14 +167,15 @@ export class Connection implements SessionLink {
     if (!dup && (!v5 || (this.clientAliasMax === 0 && !o.subIds?.length))) {
       const key = `${this.version}:${o.qos}:${o.retain ? 1 : 0}:${expiry ?? ''}`;
       const entry = cachedPublish(m, key, () => {
-        // No properties to send: the hand-written encoder; otherwise mqtt-packet.
+        // No properties to send: the hand-written encoder; otherwise mqtt-packet (payload cut off).
         if (!v5 || (expiry === undefined && !hasHeaders(m)))
-          return encodePublish(m.topic, m.payload, o.qos, o.retain, false, 1, v5);
-        return this.encode(this.publishPacket(o, false, expiry, false).packet);
+          return encodePublishHead(m.topic, m.payload.length, o.qos, o.retain, false, 1, v5);
+        const whole = this.encode(this.publishPacket(o, false, expiry, false).packet);
+        return whole?.subarray(0, whole.length - m.payload.length);
       });
       if (!entry) return false;
-      const bytes = o.qos > 0 ? withPacketId(entry, o.packetId as number) : entry.bytes;
-      if (!this.writeBytes(bytes)) return false;
+      const head = o.qos > 0 ? withPacketId(entry, o.packetId as number) : entry.head;
+      if (!this.writeBytes(head, m.payload)) return false;
       this.server.countOut();
       return true;
     }

@@ -23,12 +23,13 @@ export function encodeAck(cmd: keyof typeof ACK_TYPE, packetId: number, reasonCo
 }
 
 /**
- * PUBLISH without 5.0 properties (`v5` adds the empty property length). The packet identifier, when
- * QoS > 0, sits right after the topic.
+ * The part of a PUBLISH without 5.0 properties that precedes the payload (`v5` adds the empty
+ * property length). The packet identifier, when QoS > 0, sits right after the topic. Keeping the
+ * payload apart lets a fan-out share one payload buffer between every socket write.
  */
-export function encodePublish(
+export function encodePublishHead(
   topic: string,
-  payload: Buffer,
+  payloadLength: number,
   qos: number,
   retain: boolean,
   dup: boolean,
@@ -36,9 +37,10 @@ export function encodePublish(
   v5: boolean,
 ): Buffer {
   const topicLen = Buffer.byteLength(topic);
-  const remaining = 2 + topicLen + (qos > 0 ? 2 : 0) + (v5 ? 1 : 0) + payload.length;
+  const headLen = 2 + topicLen + (qos > 0 ? 2 : 0) + (v5 ? 1 : 0);
+  const remaining = headLen + payloadLength;
   const lenBytes = remaining < 128 ? 1 : remaining < 16384 ? 2 : remaining < 2097152 ? 3 : 4;
-  const b = Buffer.allocUnsafe(1 + lenBytes + remaining);
+  const b = Buffer.allocUnsafe(1 + lenBytes + headLen);
   b[0] = 0x30 | (dup ? 8 : 0) | (qos << 1) | (retain ? 1 : 0);
   let i = 1;
   let n = remaining;
@@ -55,7 +57,19 @@ export function encodePublish(
     b.writeUInt16BE(packetId, i);
     i += 2;
   }
-  if (v5) b[i++] = 0;
-  payload.copy(b, i);
+  if (v5) b[i] = 0;
   return b;
+}
+
+/** A whole PUBLISH without 5.0 properties. */
+export function encodePublish(
+  topic: string,
+  payload: Buffer,
+  qos: number,
+  retain: boolean,
+  dup: boolean,
+  packetId: number,
+  v5: boolean,
+): Buffer {
+  return Buffer.concat([encodePublishHead(topic, payload.length, qos, retain, dup, packetId, v5), payload]);
 }

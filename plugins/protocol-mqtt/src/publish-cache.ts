@@ -1,8 +1,8 @@
 import type { Message } from '@robustmq/sdk';
 
-/** An encoded PUBLISH and where its packet identifier sits. */
+/** An encoded PUBLISH: everything before the payload, and where its packet identifier sits. */
 export interface EncodedPublish {
-  bytes: Buffer;
+  head: Buffer;
   idOffset: number;
 }
 
@@ -14,7 +14,7 @@ export interface EncodedPublish {
 let lastMessage: Message | undefined;
 const lastForms = new Map<string, EncodedPublish>();
 
-/** Returns the encoding of `message` in form `key`, encoding it on a miss. */
+/** Returns the head of `message`'s PUBLISH in form `key`, building it on a miss. */
 export function cachedPublish(message: Message, key: string, encode: () => Buffer | undefined): EncodedPublish | undefined {
   if (message !== lastMessage) {
     lastMessage = message;
@@ -23,9 +23,9 @@ export function cachedPublish(message: Message, key: string, encode: () => Buffe
     const hit = lastForms.get(key);
     if (hit) return hit;
   }
-  const bytes = encode();
-  if (!bytes) return undefined;
-  const entry = { bytes, idOffset: packetIdOffset(bytes) };
+  const head = encode();
+  if (!head) return undefined;
+  const entry = { head, idOffset: packetIdOffset(head) };
   lastForms.set(key, entry);
   return entry;
 }
@@ -38,10 +38,10 @@ function packetIdOffset(buf: Buffer): number {
   return i + 2 + buf.readUInt16BE(i);
 }
 
-/** A copy of a cached QoS 1/2 PUBLISH with its packet identifier set. */
+/** A copy of a cached QoS 1/2 PUBLISH head with its packet identifier set. */
 export function withPacketId(entry: EncodedPublish, packetId: number): Buffer {
-  const out = Buffer.allocUnsafe(entry.bytes.length);
-  entry.bytes.copy(out);
+  const out = Buffer.allocUnsafe(entry.head.length);
+  entry.head.copy(out);
   out.writeUInt16BE(packetId, entry.idOffset);
   return out;
 }

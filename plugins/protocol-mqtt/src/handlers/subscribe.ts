@@ -2,7 +2,7 @@ import { isPromise, type MaybePromise, parseSharedFilter } from '@robustmq/sdk';
 import type { ISubscribePacket, IUnsubscribePacket } from 'mqtt-packet';
 import { type Connection, protocolError } from '../connection.js';
 import { RC } from '../errors.js';
-import type { SubRecord } from '../session/outbound.js';
+import { outbound, type SubRecord } from '../session/outbound.js';
 import type { Session } from '../session/session.js';
 import { hasWildcard, topicFilterProblem, utf8Problem } from '../topic.js';
 

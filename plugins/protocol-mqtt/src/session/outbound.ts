@@ -19,6 +19,11 @@ export interface Outbound {
   seq?: number;
 }
 
+/** Creates an Outbound with every field present, so all of them share one object shape. */
+export function outbound(message: Message, qos: 0 | 1 | 2, retain: boolean, subIds?: number[], shared?: string): Outbound {
+  return { message, qos, retain, subIds, shared, packetId: undefined, state: undefined, seq: undefined };
+}
+
 /** One subscription held by a session. */
 export interface SubRecord {
   /** As the client sent it, including any `$share/group/` prefix. */

@@ -1,6 +1,6 @@
 import type { Logger, MetaStore } from '@robustmq/sdk';
 import { decodeMessage, encodeMessage, type StoredMessage } from './codec.js';
-import type { Outbound, SubRecord } from './outbound.js';
+import { type Outbound, outbound, type SubRecord } from './outbound.js';
 
 /** The session record kept under `mqtt/session/<clientId>`. */
 export interface SessionRecord {
@@ -142,9 +142,7 @@ function toStored(o: Outbound): StoredOutbound {
 }
 
 function fromStored(s: StoredOutbound): Outbound {
-  const o: Outbound = { message: decodeMessage(s.m), qos: s.q, retain: s.r };
-  if (s.s) o.subIds = s.s;
-  if (s.g) o.shared = s.g;
+  const o = outbound(decodeMessage(s.m), s.q, s.r, s.s, s.g);
   if (s.id !== undefined) o.packetId = s.id;
   if (s.st) o.state = s.st;
   if (s.seq !== undefined) o.seq = s.seq;

@@ -1,6 +1,6 @@
 import type { Clock, Delivery, Subscriber, SubscriberHandle } from '@robustmq/sdk';
 import type { MqttOptions } from '../options.js';
-import type { Outbound, SubRecord } from './outbound.js';
+import { type Outbound, outbound, type SubRecord } from './outbound.js';
 import type { SessionPersistence, SessionRecord } from './persistence.js';
 
 /** What a session needs from the broker around it. */
@@ -81,10 +81,15 @@ export class Session implements Subscriber {
       }
     }
     const qos = Math.min(published, granted) as 0 | 1 | 2;
-    const o: Outbound = { message: m, qos, retain: rap && m.retain === true };
-    if (subIds.length) o.subIds = subIds;
-    if (d.group) o.shared = `$share/${d.group}/${d.filter}`;
-    this.offer(o);
+    this.offer(
+      outbound(
+        m,
+        qos,
+        rap && m.retain === true,
+        subIds.length ? subIds : undefined,
+        d.group ? `$share/${d.group}/${d.filter}` : undefined,
+      ),
+    );
     return true;
   }
 
@@ -210,10 +215,13 @@ export class Session implements Subscriber {
       return;
     }
     const packetId = this.allocatePacketId();
-    const entry: Outbound = { ...o, packetId, state: 'publish', seq: undefined };
-    this.inflight.set(packetId, entry);
-    if (this.persistent) this.env.persistence.putInflight(this.clientId, entry);
-    if (!link.sendPublish(entry, false)) {
+    // The Outbound belongs to this session alone: it becomes the in-flight entry.
+    o.packetId = packetId;
+    o.state = 'publish';
+    o.seq = undefined;
+    this.inflight.set(packetId, o);
+    if (this.persistent) this.env.persistence.putInflight(this.clientId, o);
+    if (!link.sendPublish(o, false)) {
       // Too large for the client: discard as if delivered (§3.1.2.11.4 / MQTT-3.1.2-25).
       this.complete(packetId);
       this.env.dropped(this, o, 'too-large');
@@ -231,9 +239,9 @@ export class Session implements Subscriber {
       if (old.seq !== undefined && this.persistent) this.env.persistence.deleteQueued(this.clientId, old.seq);
       this.env.dropped(this, old, 'queue-full');
     }
-    const entry: Outbound = { ...o, seq: this.nextSeq++ };
-    this.queue.push(entry);
-    if (this.persistent) this.env.persistence.putQueued(this.clientId, entry);
+    o.seq = this.nextSeq++;
+    this.queue.push(o);
+    if (this.persistent) this.env.persistence.putQueued(this.clientId, o);
   }
 
   private allocatePacketId(): number {

@@ -1,5 +1,5 @@
 import type { Router } from '@robustmq/sdk';
-import type { Outbound } from './outbound.js';
+import { type Outbound, outbound } from './outbound.js';
 import type { Session } from './session.js';
 
 /** What redelivery needs from the server. */
@@ -27,13 +27,11 @@ export class SharedRedelivery {
     }
     if (!hasShared) return;
     for (const o of s.takeShared()) {
-      const fresh: Outbound = { message: o.message, qos: o.qos, retain: o.retain };
-      if (o.shared) fresh.shared = o.shared;
       const target = this.pick(s, o);
       if (target) {
-        target.session.offer({ ...fresh, qos: Math.min(fresh.qos, target.qos) as 0 | 1 | 2 });
+        target.session.offer(outbound(o.message, Math.min(o.qos, target.qos) as 0 | 1 | 2, o.retain, undefined, o.shared));
       } else if (!s.ended) {
-        s.offer(fresh);
+        s.offer(outbound(o.message, o.qos, o.retain, undefined, o.shared));
       }
     }
   }
