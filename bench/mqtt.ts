@@ -350,6 +350,13 @@ function render(
   for (const [p, why] of missing) notes.push(`- ${p}: not measured — ${why}.`);
   for (const [p, m] of results)
     for (const [id, f] of m) if (f.note) notes.push(`- † ${p}, ${SCENARIOS.find((s) => s.id === id)?.label}: ${f.note}.`);
+  const busiest = Math.max(0, ...[...results.values()].flatMap((m) => [...m.values()].map((f) => f.generatorCpu ?? 0)));
+  notes.push(
+    `- Generator check: the busiest load-generator worker used at most ${Math.round(busiest * 100)}% of a core in any window ` +
+      (busiest < GENERATOR_BUSY
+        ? "(it batches writes and only scans packet boundaries), so the figures are the brokers' limits, not the generator's."
+        : '; the rows marked ‡ may be limited by the generator.'),
+  );
   notes.push(
     `- ‡ marks a figure where a generator worker used ≥ ${GENERATOR_BUSY * 100}% of a core: the generator may have limited it. ` +
       'The machine has only 2 cores, so the broker and the three workers share them; absolute figures are noisy, ratios less so.',
