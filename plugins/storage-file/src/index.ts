@@ -3,6 +3,8 @@
  * metadata store on local disk. See README.md for the on-disk layout and durability rules.
  */
 import { definePlugin } from '@robustmq/sdk';
+import { nodeFs } from './fs.js';
+import { instrumentFs } from './metrics.js';
 import { storageFileOptionsSchema } from './options.js';
 import { type FileStorage, openFileStorage } from './storage.js';
 
@@ -10,6 +12,7 @@ export { type StorageFile, type StorageFs, nodeFs, toStorageError } from './fs.j
 export { DirLock } from './lock.js';
 export { FileLogStore, type FileLogStoreOptions } from './log-store.js';
 export { FileMetaStore, type FileMetaStoreOptions } from './meta-store.js';
+export { instrumentFs, StorageMetricNames } from './metrics.js';
 export { type StorageFileOptions, storageFileOptionsSchema } from './options.js';
 export { type FileStorage, type OpenFileStorageOptions, openFileStorage } from './storage.js';
 
@@ -26,6 +29,7 @@ export default definePlugin({
       ...options,
       dir: dir ?? ctx.broker.dataDir,
       logger: ctx.logger,
+      fs: instrumentFs(nodeFs, ctx.metrics),
       now: () => ctx.clock.now(),
     });
     ctx.provideStorage({ logStore: storage.logStore, metaStore: storage.metaStore });

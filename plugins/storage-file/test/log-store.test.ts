@@ -4,7 +4,8 @@ import { gzipSync } from 'node:zlib';
 import { crc32c } from '@node-rs/crc32';
 import { CompressionCodec, decodeRecordBatches, encodeRecordBatch, StorageError, type TopicPartition } from '@robustmq/sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { FileStorage } from '../src/index.js';
+import { PromMetrics } from '@robustmq/kernel';
+import { type FileStorage, instrumentFs } from '../src/index.js';
 import { topicDirName } from '../src/paths.js';
 import { faultyFs } from './faulty-fs.js';
 import { open, rec, tempDir } from './helpers.js';
@@ -253,6 +254,23 @@ describe('storage-file log store', () => {
     expect(await values(s)).toEqual(['before-1', 'before-2', 'after']);
     const s2 = await reopen();
     expect(await values(s2)).toEqual(['before-1', 'before-2', 'after']);
+  });
+
+  it('counts write failures by code, fsyncs and bytes in the broker metrics', async () => {
+    const { fs, faults } = faultyFs();
+    const metrics = new PromMetrics();
+    const s = await reopen({ fs: instrumentFs(fs, metrics) });
+    await s.logStore.createTopic(tp.topic);
+    await s.logStore.append(tp, [rec('ok')]);
+    faults.write = 'ENOSPC';
+    await expect(s.logStore.append(tp, [rec('no space')])).rejects.toMatchObject({ code: 'disk-full' });
+    await expect(s.metaStore.put('k', Buffer.from('v'))).rejects.toMatchObject({ code: 'disk-full' });
+    faults.write = 'EIO';
+    await expect(s.logStore.append(tp, [rec('broken')])).rejects.toMatchObject({ code: 'io' });
+    const text = await metrics.render();
+    expect(text).toContain('robustmq_storage_write_errors_total{code="disk-full"} 2');
+    expect(text).toContain('robustmq_storage_write_errors_total{code="io"} 1');
+    expect(text).toMatch(/robustmq_storage_fsync_seconds_count [1-9]/);
   });
 
   it('a failed segment roll fails the append and the next one succeeds', async () => {

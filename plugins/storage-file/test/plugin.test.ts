@@ -39,6 +39,9 @@ describe('storage-file as the broker storage plugin', () => {
     await broker.logStore.createTopic('restart');
     await broker.logStore.append({ topic: 'restart', partition: 0 }, [{ value: Buffer.from('kept') }]);
     await broker.metaStore.put('mqtt/session/c1', Buffer.from('session'));
+    const metrics = await broker.metrics.render();
+    expect(metrics).toMatch(/robustmq_storage_fsync_seconds_count [1-9]/);
+    expect(metrics).toMatch(/robustmq_storage_written_bytes_total [1-9]/);
     await broker.stop();
     expect(existsSync(path.join(tmp.dir, '.lock'))).toBe(false);
 
