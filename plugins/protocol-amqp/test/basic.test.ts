@@ -82,13 +82,13 @@ describe('basic publish / consume / get', () => {
     for (const s of ['a', 'b', 'c']) ch.sendToQueue(queue, Buffer.from(s));
     await until(() => true);
     const first = await ch.get(queue);
-    expect(first && first.content.toString()).toBe('a');
-    expect(first && first.fields.messageCount).toBe(2);
+    expect((first as amqp.GetMessage).content.toString()).toBe('a');
+    expect((first as amqp.GetMessage).fields.messageCount).toBe(2);
     const second = await ch.get(queue, { noAck: true });
-    expect(second && second.content.toString()).toBe('b');
+    expect((second as amqp.GetMessage).content.toString()).toBe('b');
     ch.ack(first as amqp.GetMessage);
     const third = await ch.get(queue, { noAck: true });
-    expect(third && third.fields.messageCount).toBe(0);
+    expect((third as amqp.GetMessage).fields.messageCount).toBe(0);
     expect(await ch.get(queue)).toBe(false);
     await ch.close();
   });
@@ -298,13 +298,13 @@ describe('mandatory, confirms and transactions', () => {
     await rpc(5898270 /* tx.rollback */, {}, 5898271);
     expect((await ch.checkQueue(queue)).messageCount).toBe(1);
     const m = await ch.get(queue);
-    expect(m && m.content.toString()).toBe('t1');
+    expect((m as amqp.GetMessage).content.toString()).toBe('t1');
     ch.ack(m as amqp.GetMessage);
     await rpc(5898270, {}, 5898271); // ack rolled back: still unacked
     await rpc(5898260, {}, 5898261);
     await ch.recover();
     const again = await ch.get(queue);
-    expect(again && again.fields.redelivered).toBe(true);
+    expect((again as amqp.GetMessage).fields.redelivered).toBe(true);
     await ch.close();
   });
 

@@ -29,6 +29,7 @@ async function drain(ch: Channel, queue: string): Promise<amqp.GetMessage[]> {
   }
 }
 const bodies = (ms: amqp.Message[]) => ms.map((m) => m.content.toString());
+const deaths = (m: amqp.Message) => (m.properties.headers?.['x-death'] ?? []) as unknown as Array<Record<string, unknown>>;
 
 describe('queue arguments', () => {
   it('x-message-ttl and per-message expiration expire messages, dead-lettering them with x-death', async () => {
@@ -49,7 +50,7 @@ describe('queue arguments', () => {
     expect((await ch.checkQueue(q)).messageCount).toBe(0);
     const dl = await drain(ch, dead);
     expect(bodies(dl)).toEqual(['old']);
-    const death = (dl[0].properties.headers?.['x-death'] as Array<Record<string, unknown>>)[0];
+    const death = deaths(dl[0])[0];
     expect(death).toMatchObject({ count: 1, reason: 'expired', queue: q, exchange: '', 'routing-keys': [q] });
     expect(dl[0].properties.headers?.['x-first-death-reason']).toBe('expired');
     expect(bodies(await drain(ch, plain))).toEqual(['long']);
@@ -69,7 +70,7 @@ describe('queue arguments', () => {
     expect(bodies(await drain(ch, q))).toEqual(['3', '4']);
     const dl = await drain(ch, dead);
     expect(bodies(dl)).toEqual(['1', '2']);
-    expect((dl[0].properties.headers?.['x-death'] as Array<Record<string, unknown>>)[0].reason).toBe('maxlen');
+    expect(deaths(dl[0])[0].reason).toBe('maxlen');
     expect(dl[0].fields.routingKey).toBe(dead);
   });
 

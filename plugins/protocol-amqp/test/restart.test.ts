@@ -26,7 +26,7 @@ describe('durability on storage-file', () => {
     const a = await ch.get('orders.eu');
     const c = await ch.get('orders.eu');
     const unacked = await ch.get('orders.eu');
-    expect([a, c, unacked].map((m) => m && m.content.toString())).toEqual(['p0', 'p1', 'p2']);
+    expect([a, c, unacked].map((m) => (m as amqp.GetMessage).content.toString())).toEqual(['p0', 'p1', 'p2']);
     ch.ack(a as amqp.GetMessage);
     ch.ack(c as amqp.GetMessage);
     await ch.checkQueue('orders.eu'); // round trip: acks processed

@@ -1,0 +1,87 @@
+import { AMQPClient, type AMQPMessage } from '@cloudamqp/amqp-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AmqpTestBroker, startAmqp, until } from './helpers.js';
+
+let b: AmqpTestBroker;
+let client: AMQPClient;
+
+beforeAll(async () => {
+  b = await startAmqp();
+  client = new AMQPClient(b.url);
+  await client.connect();
+});
+afterAll(async () => {
+  await client.close();
+  await b.stop();
+});
+
+describe('@cloudamqp/amqp-client', () => {
+  it('declares, binds, publishes with confirms and consumes with acks', async () => {
+    const ch = await client.channel();
+    await ch.confirmSelect();
+    await ch.exchangeDeclare('cl.topic', 'topic', { durable: false });
+    const q = await ch.queue('', { exclusive: true });
+    await q.bind('cl.topic', 'a.#');
+    const tag = await ch.basicPublish('cl.topic', 'a.b', 'hello', {
+      contentType: 'text/plain',
+      headers: { h: 'v' },
+      deliveryMode: 2,
+    });
+    expect(tag).toBe(1);
+    await ch.basicPublish('cl.topic', 'b.a', 'nope');
+    const got: AMQPMessage[] = [];
+    await ch.prefetch(10);
+    await q.subscribe({ noAck: false }, async (m) => {
+      got.push(m);
+      await m.ack();
+    });
+    await until(() => got.length === 1);
+    expect(got[0].bodyToString()).toBe('hello');
+    expect(got[0].exchange).toBe('cl.topic');
+    expect(got[0].routingKey).toBe('a.b');
+    expect(got[0].properties).toMatchObject({ contentType: 'text/plain', headers: { h: 'v' }, deliveryMode: 2 });
+    await ch.close();
+  });
+
+  it('basic.get, nack with requeue (redelivered), purge and delete', async () => {
+    const ch = await client.channel();
+    const { name } = await ch.queue('cl.q', { durable: false });
+    await ch.basicPublish('', name, 'one');
+    await ch.basicPublish('', name, 'two');
+    await until(() => true);
+    const first = await ch.basicGet(name, { noAck: false });
+    expect(first?.bodyToString()).toBe('one');
+    await first?.nack(true);
+    const again = await ch.basicGet(name, { noAck: true });
+    expect(again?.bodyToString()).toBe('one');
+    expect(again?.redelivered).toBe(true);
+    expect(await ch.queuePurge(name)).toEqual({ messageCount: 1 });
+    expect(await ch.basicGet(name)).toBeNull();
+    expect(await ch.queueDelete(name)).toEqual({ messageCount: 0 });
+    await ch.close();
+  });
+
+  it('transactions and exchange-to-exchange bindings', async () => {
+    const ch = await client.channel();
+    await ch.exchangeDeclare('cl.src', 'direct', { durable: false });
+    await ch.exchangeDeclare('cl.dst', 'fanout', { durable: false });
+    await ch.exchangeBind('cl.dst', 'cl.src', 'k');
+    const q = await ch.queue('', { exclusive: true });
+    await q.bind('cl.dst');
+    await ch.txSelect();
+    await ch.basicPublish('cl.src', 'k', 'in-tx');
+    expect((await ch.queueDeclare(q.name, { passive: true })).messageCount).toBe(0);
+    await ch.txCommit();
+    expect((await ch.queueDeclare(q.name, { passive: true })).messageCount).toBe(1);
+    await ch.basicPublish('cl.src', 'k', 'rolled-back');
+    await ch.txRollback();
+    expect((await ch.queueDeclare(q.name, { passive: true })).messageCount).toBe(1);
+    await ch.close();
+  });
+
+  it('reports channel errors with their reply code', async () => {
+    const ch = await client.channel();
+    const err = await ch.queue('cl.none', { passive: true }).catch((e: Error) => e);
+    expect(String(err)).toMatch(/404/);
+  });
+});
