@@ -349,6 +349,7 @@ export class PartitionLog {
       const seg = segments[i];
       seg.acquire();
       try {
+        this.checkOpen(); // closed (topic deleted, store closed) while this read was waiting
         const limit = seg.size;
         const loc = await seg.locate(target, limit);
         if (!loc) continue;
@@ -402,6 +403,7 @@ export class PartitionLog {
       if (seg.maxTimestamp < timestamp) continue;
       seg.acquire();
       try {
+        this.checkOpen(); // closed (topic deleted, store closed) while this read was waiting
         let from = seg.index.lookupTime(timestamp);
         const limit = seg.size;
         while (from < limit) {

@@ -44,6 +44,8 @@ export class Segment {
   private refs = 0;
   private deleted = false;
   private closed = false;
+  /** close() calls waiting for in-flight reads to release the file. */
+  private closeWaiters: Array<() => void> = [];
 
   private constructor(
     private readonly fs: StorageFs,
@@ -259,7 +261,14 @@ export class Segment {
 
   release(): void {
     this.refs--;
-    if (this.refs === 0 && this.deleted) void this.closeFile();
+    if (this.refs === 0 && (this.deleted || this.closeWaiters.length > 0)) {
+      const waiters = this.closeWaiters.splice(0);
+      void this.closeFile()
+        .catch(() => {})
+        .finally(() => {
+          for (const done of waiters) done();
+        });
+    }
   }
 
   /** Deletes the files; the handle closes once in-flight reads release it (POSIX keeps it readable). */
@@ -273,8 +282,12 @@ export class Segment {
     if (this.refs === 0) await this.closeFile();
   }
 
+  /** Closes the file once in-flight reads (and a pending seal) are done with it. */
   async close(): Promise<void> {
-    await this.closeFile();
+    if (this.refs === 0) return this.closeFile();
+    await new Promise<void>((resolve) => {
+      this.closeWaiters.push(resolve);
+    });
   }
 
   private async closeFile(): Promise<void> {

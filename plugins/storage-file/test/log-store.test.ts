@@ -338,6 +338,24 @@ describe('storage-file log store', () => {
     expect(await values(s)).toEqual(['first', 'zipped-1', 'zipped-2']);
   });
 
+  it('reads racing a topic deletion end with data or UnknownTopicError, never an I/O error', async () => {
+    const s = await reopen({ segmentBytes: 1024 });
+    await s.logStore.createTopic(tp.topic);
+    for (let i = 0; i < 50; i++) await s.logStore.append(tp, [{ value: Buffer.alloc(100, i) }]);
+    const reads = Array.from({ length: 30 }, (_, i) =>
+      i % 2 === 0 ? s.logStore.fetch(tp, i, 4096) : s.logStore.read(tp, i, 10),
+    ).map((p) =>
+      p.then(
+        () => 'ok',
+        (e: StorageError) => e.code,
+      ),
+    );
+    const deleted = s.logStore.deleteTopic(tp.topic);
+    const outcomes = await Promise.all(reads);
+    expect(await deleted).toBe(true);
+    for (const o of outcomes) expect(['ok', 'unknown-topic']).toContain(o);
+  });
+
   it('a closed store refuses work with code closed', async () => {
     const s = await reopen();
     await s.logStore.createTopic(tp.topic);
