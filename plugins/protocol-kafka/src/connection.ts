@@ -41,7 +41,9 @@ export class Connection {
   saslMechanism?: string;
   /** Broker-side state of a multi-step SASL exchange (SCRAM). */
   saslState?: unknown;
-  private buffered: Buffer = Buffer.alloc(0);
+  /** Received bytes not yet split into frames, kept as chunks so a large frame is copied once. */
+  private chunks: Buffer[] = [];
+  private bufferedBytes = 0;
   private readonly slots: Slot[] = [];
   private closed = false;
   private paused = false;
@@ -66,13 +68,26 @@ export class Connection {
     return this.closed;
   }
 
+  /** Size of the frame at the head of the buffered chunks (with its 4-byte prefix), or undefined when unknown yet. */
+  private headFrameSize(): number | undefined {
+    if (this.bufferedBytes < 4) return undefined;
+    if (this.chunks[0].length < 4) this.chunks = [Buffer.concat(this.chunks, this.bufferedBytes)];
+    return 4 + this.chunks[0].readInt32BE(0);
+  }
+
   private onData(chunk: Buffer): void {
-    this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
+    this.chunks.push(chunk);
+    this.bufferedBytes += chunk.length;
+    const need = this.headFrameSize();
+    // Wait for the whole head frame before joining chunks (a bad size is refused by splitFrames).
+    if (need === undefined || (need >= 4 && need <= this.server.options.maxFrameBytes + 4 && this.bufferedBytes < need)) return;
+    const buffered = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.bufferedBytes);
     let frames: Buffer[];
     try {
-      const split = splitFrames(this.buffered, this.server.options.maxFrameBytes);
+      const split = splitFrames(buffered, this.server.options.maxFrameBytes);
       frames = split.frames;
-      this.buffered = split.rest;
+      this.chunks = split.rest.length > 0 ? [split.rest] : [];
+      this.bufferedBytes = split.rest.length;
     } catch (err) {
       this.fail(err as Error);
       return;

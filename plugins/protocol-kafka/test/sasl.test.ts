@@ -1,6 +1,6 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AuthenticateRequest, AuthenticateResult } from '@robustmq/sdk';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type SASLOptions } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KafkaTestBroker, startKafkaBroker } from './helpers.js';
 
@@ -64,7 +64,7 @@ describe('SASL PLAIN and SCRAM through the authenticate hook; authorize hook', (
     new Kafka({
       clientId: `sasl-${sasl.username}`,
       brokers: [b.bootstrap],
-      sasl,
+      sasl: sasl as SASLOptions,
       logLevel: logLevel.NOTHING,
       retry: { retries: 0 },
     });

@@ -137,8 +137,9 @@ function appendRecords(
         );
       }
       if (header.recordCount <= 0) return fail(partition, ErrorCode.INVALID_RECORD, 'batch without records');
-      // Copy out of the request frame: the store keeps the bytes.
-      batches.push({ header, bytes: Buffer.from(records.subarray(pos, pos + size)) });
+      // A batch that is a small part of a large received buffer is copied so the store does not pin the rest.
+      const view = records.subarray(pos, pos + size);
+      batches.push({ header, bytes: view.length * 2 < view.buffer.byteLength ? Buffer.from(view) : view });
       pos += size;
     }
   } catch (err) {
