@@ -7,9 +7,15 @@
  *
  *   node --import tsx bench/filters.ts      (prints the section and writes bench/results/filters.md)
  *
+ * A second table measures the same over MQTT: QoS 1 publishers in a separate process (hand-encoded
+ * MQTT 3.1.1, a fixed number of unacknowledged publishes per connection) into the broker, counted at
+ * an in-process router subscriber — MQTT ingress, filter and routing, without subscriber sockets.
+ *
  * Environment: BENCH_FILTERS_WINDOW_MS (default 3000) measurement window per row.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -93,6 +99,90 @@ async function drive(broker: Broker, size: number, ms: number): Promise<{ rate: 
   return { rate: done / ((performance.now() - t0) / 1000), routed, dropped };
 }
 
+/** MQTT load: CONNECTIONS connections, INFLIGHT unacknowledged QoS 1 publishes each. */
+const CONNECTIONS = 8;
+const INFLIGHT = 32;
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 0x80;
+    out.push(b);
+  } while (n > 0);
+  return out;
+}
+
+function packet(type: number, body: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([type, ...varint(body.length)]), body]);
+}
+
+function str(s: string): Buffer {
+  const b = Buffer.from(s);
+  return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
+}
+
+/** The load generator (this file run with --load PORT SIZE): publishes until killed. */
+async function generate(port: number, size: number): Promise<void> {
+  const payloads = Array.from({ length: 100 }, (_, i) => payloadOf(size, i));
+  for (let c = 0; c < CONNECTIONS; c++) {
+    const sock = net.connect(port, '127.0.0.1');
+    sock.setNoDelay(true);
+    const connect = Buffer.concat([str('MQTT'), Buffer.from([4, 0x02, 0, 60]), str(`bench-${c}`)]);
+    sock.write(packet(0x10, connect));
+    let id = 0;
+    let n = c;
+    const publish = () => {
+      id = (id % 65535) + 1;
+      n++;
+      const body = Buffer.concat([str(`bench/${c}`), Buffer.from([id >> 8, id & 0xff]), payloads[n % 100]]);
+      return packet(0x32, body);
+    };
+    let pending = Buffer.alloc(0);
+    sock.on('data', (chunk) => {
+      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      const out: Buffer[] = [];
+      let pos = 0;
+      while (pending.length - pos >= 2) {
+        const type = pending[pos] >> 4;
+        const len = pending[pos + 1];
+        if (pending.length - pos < 2 + len) break;
+        if (type === 2) for (let i = 0; i < INFLIGHT; i++) out.push(publish());
+        else if (type === 4) out.push(publish());
+        pos += 2 + len;
+      }
+      pending = pending.subarray(pos);
+      if (out.length) sock.write(Buffer.concat(out));
+    });
+    sock.on('error', () => process.exit(1));
+  }
+  await new Promise(() => {});
+}
+
+async function mqttRow(broker: Broker, size: number): Promise<number> {
+  const port = broker.endpoints('protocol-mqtt').tcp;
+  const gen: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(import.meta.url), '--load', String(port), String(size)],
+    {
+      stdio: 'ignore',
+    },
+  );
+  try {
+    let delivered = 0;
+    broker.router.attach({ id: 'bench-mqtt-sub', deliver: () => ++delivered > 0 });
+    broker.router.subscribe('bench-mqtt-sub', 'bench/#');
+    await new Promise((r) => setTimeout(r, WARMUP_MS * 2));
+    const before = delivered;
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, WINDOW_MS));
+    return ((delivered - before) * 1000) / (performance.now() - t0);
+  } finally {
+    gen.kill();
+  }
+}
+
 async function meanBatch(broker: Broker): Promise<string> {
   const text = await broker.metrics.render();
   const sum = Number(/robustmq_filter_batch_size_sum\{[^}]*\} ([\d.e+]+)/.exec(text)?.[1]);
@@ -100,72 +190,105 @@ async function meanBatch(broker: Broker): Promise<string> {
   return count ? (sum / count).toFixed(0) : '–';
 }
 
+async function failures(broker: Broker): Promise<number> {
+  const text = await broker.metrics.render();
+  let n = 0;
+  for (const m of text.matchAll(/robustmq_filter_failures_total\{[^}]*\} ([\d.e+]+)/g)) n += Number(m[1]);
+  return n;
+}
+
+/** Runs every variant at both payload sizes over the pipeline or over MQTT; returns table rows. */
+async function table(kind: 'pipeline' | 'mqtt', tmp: string): Promise<string[]> {
+  const rows: string[] = [];
+  for (const size of [100, 4096]) {
+    let none = 0;
+    for (const v of VARIANTS) {
+      const broker = await startBroker({
+        env: {},
+        registryPath: path.join(ROOT, 'registry.json'),
+        config: {
+          storage: 'memory',
+          admin: { enabled: false },
+          log: { level: 'silent' },
+          plugins: { 'protocol-mqtt': kind === 'mqtt' ? { options: { port: 0, sysInterval: 0 } } : { enabled: false } },
+        },
+      });
+      const filters = await installFilters(v.entries(tmp), {
+        hooks: broker.hooks,
+        logger: broker.logger,
+        metrics: broker.metrics,
+        registryPath: path.join(ROOT, 'registry.json'),
+        cacheDir: path.join(tmp, 'cache'),
+      });
+      try {
+        let rate: number;
+        if (kind === 'pipeline') {
+          let delivered = 0;
+          broker.router.attach({ id: 'bench-sub', deliver: () => ++delivered > 0 });
+          broker.router.subscribe('bench-sub', 'bench/#');
+          await drive(broker, size, WARMUP_MS);
+          const r = await drive(broker, size, WINDOW_MS);
+          if (delivered < r.routed) throw new Error(`subscriber got ${delivered} of ${r.routed} routed messages`);
+          rate = r.rate;
+        } else {
+          rate = await mqttRow(broker, size);
+        }
+        if (v.label === 'no filter') none = rate;
+        const cost = v.label === 'no filter' ? '–' : `${Math.round((1 - rate / none) * 100)} %`;
+        const failed = await failures(broker);
+        const batch = v.label.startsWith('WASM') ? await meanBatch(broker) : '–';
+        const line = `| ${v.label} | ${size === 100 ? '100 B' : '4 KiB'} | ${Math.round(rate).toLocaleString('en')} | ${cost} | ${batch} |${failed ? ` ${failed} failed calls |` : ''}`;
+        process.stdout.write(`${kind} ${line}\n`);
+        rows.push(line);
+      } finally {
+        await filters.stop();
+        await broker.stop();
+      }
+    }
+  }
+  return rows;
+}
+
 export async function main(): Promise<string> {
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'robustmq-bench-filters-'));
   await writeFile(path.join(tmp, 'native.mjs'), NATIVE_FILTER);
-  const rows: string[] = [];
-  const results: Record<string, Record<number, number>> = {};
+  let pipeline: string[];
+  let mqtt: string[];
   try {
-    for (const size of [100, 4096]) {
-      for (const v of VARIANTS) {
-        const broker = await startBroker({
-          env: {},
-          registryPath: path.join(ROOT, 'registry.json'),
-          config: {
-            storage: 'memory',
-            admin: { enabled: false },
-            log: { level: 'silent' },
-            plugins: { 'protocol-mqtt': { enabled: false } },
-          },
-        });
-        let delivered = 0;
-        broker.router.attach({ id: 'bench-sub', deliver: () => (delivered++, true) });
-        broker.router.subscribe('bench-sub', 'bench/#');
-        const filters = await installFilters(v.entries(tmp), {
-          hooks: broker.hooks,
-          logger: broker.logger,
-          metrics: broker.metrics,
-          registryPath: path.join(ROOT, 'registry.json'),
-          cacheDir: path.join(tmp, 'cache'),
-        });
-        try {
-          await drive(broker, size, WARMUP_MS);
-          const r = await drive(broker, size, WINDOW_MS);
-          results[v.label] ??= {};
-          results[v.label][size] = r.rate;
-          const none = results['no filter']?.[size] ?? r.rate;
-          const cost = v.label === 'no filter' ? '–' : `${Math.round((1 - r.rate / none) * 100)} %`;
-          const line = `| ${v.label} | ${size === 100 ? '100 B' : '4 KiB'} | ${Math.round(r.rate).toLocaleString('en')} | ${cost} | ${v.label.startsWith('WASM') ? await meanBatch(broker) : '–'} |`;
-          process.stdout.write(`${line}\n`);
-          rows.push(line);
-          if (delivered < r.routed) throw new Error(`subscriber got ${delivered} of ${r.routed} routed messages`);
-        } finally {
-          await filters.stop();
-          await broker.stop();
-        }
-      }
-    }
+    pipeline = await table('pipeline', tmp);
+    mqtt = await table('mqtt', tmp);
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
-  const section = [
+  const head = ['| filter | payload | msgs/s | cost | mean batch |', '|---|---|---|---|---|'];
+  return [
     '## Rule filters',
     '',
-    `Command: \`node --import tsx bench/filters.ts\` — ${new Date().toISOString()}, ${os.cpus().length} cores, Node ${process.version}.`,
-    `Publish pipeline in one process (filter hooks → router → one subscriber), bursts of ${BURST} publishes per`,
-    `event-loop turn, at most ${MAX_IN_FLIGHT} in flight, ${WINDOW_MS} ms per row after ${WARMUP_MS} ms warm-up. Payloads are JSON,`,
-    '10 % with level=debug (dropped by the filter). The WASM filter is examples/filters/drop-debug (QuickJS component);',
-    'the TypeScript filter applies the same rule. Cost = throughput lost against no filter.',
+    `Command: \`node --import tsx bench/filters.ts\` — ${new Date().toISOString()}, ${os.cpus().length} cores, Node ${process.version},`,
+    `load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' / ')} (other work shares these cores).`,
+    `${WINDOW_MS} ms per row after a warm-up. Payloads are JSON, 10 % with level=debug (dropped by the filter). The WASM`,
+    'filter is examples/filters/drop-debug (a QuickJS-built component); the TypeScript filter applies the same rule.',
+    'Cost = throughput lost against no filter in the same table. Mean batch = messages per call into the WASM filter.',
     '',
-    '| filter | payload | msgs/s | cost | mean batch |',
-    '|---|---|---|---|---|',
-    ...rows,
+    `### Over MQTT (${CONNECTIONS} QoS 1 publishers, ${INFLIGHT} unacknowledged each, separate process → broker → in-process subscriber)`,
+    '',
+    ...head,
+    ...mqtt,
+    '',
+    `### Publish pipeline only (publishMessage → router → subscriber, in one process, bursts of ${BURST}, ≤ ${MAX_IN_FLIGHT} in flight)`,
+    '',
+    ...head,
+    ...pipeline,
     '',
   ].join('\n');
-  return section;
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+if (process.argv[2] === '--load') {
+  await generate(Number(process.argv[3]), Number(process.argv[4]));
+} else if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const section = await main();
   await writeFile(path.join(here, 'results/filters.md'), `${section}\n`);
   process.stdout.write(`\n${section}\n`);

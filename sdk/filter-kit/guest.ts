@@ -4,7 +4,39 @@
  * TextEncoder/TextDecoder, no timers. `npm run build` bundles it into the component.
  *
  * Import it as `@robustmq/sdk/filter-kit` (the build aliases that name to this file).
+ * Importing it also installs `console.log/info/warn/error/debug`, which QuickJS lacks, writing to
+ * the broker's log through the world's `host.log` import.
  */
+// Resolved by the component build from the WIT world, not by the bundler.
+import { log as hostLog } from 'robustmq:filter/host@1.0.0';
+
+type Level = 'debug' | 'info' | 'warn' | 'error';
+
+function show(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value instanceof Error) return `${value.name}: ${value.message}`;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** Writes a line to the broker's log (rate-limited there), tagged with the filter's name. */
+export function log(level: Level, ...parts: unknown[]): void {
+  hostLog(level, parts.map(show).join(' '));
+}
+
+const g = globalThis as { console?: unknown };
+if (g.console === undefined) {
+  g.console = {
+    log: (...a: unknown[]) => log('info', ...a),
+    info: (...a: unknown[]) => log('info', ...a),
+    debug: (...a: unknown[]) => log('debug', ...a),
+    warn: (...a: unknown[]) => log('warn', ...a),
+    error: (...a: unknown[]) => log('error', ...a),
+  };
+}
 
 /** A header value as the WIT `header-value` variant. */
 export type HeaderValue = { tag: 'text'; val: string } | { tag: 'bytes'; val: Uint8Array };
@@ -41,6 +73,7 @@ export interface Rewrite {
 export type Verdict =
   | { tag: 'pass' }
   | { tag: 'drop'; val: string }
+  | { tag: 'error'; val: string }
   | { tag: 'transform'; val: { topic: string | null; payload: Payload | null; headers: Header[] | null } };
 
 const PASS: Verdict = { tag: 'pass' };
@@ -53,6 +86,11 @@ export function pass(): Verdict {
 /** Discard the message; `reason` appears in the broker's log and `dropped` hook. */
 export function drop(reason: string): Verdict {
   return { tag: 'drop', val: reason };
+}
+
+/** The filter cannot decide this message: the broker applies the entry's failure policy and logs `why`. */
+export function fail(why: string): Verdict {
+  return { tag: 'error', val: why };
 }
 
 /** Route a rewritten message (new topic and/or payload and/or headers). */
@@ -148,13 +186,20 @@ export function header(message: FilterMessage, name: string): string | undefined
 export interface FilterDefinition {
   /** Receives the `config` string of the broker's filter entry once, before any message. Throw to refuse it. */
   configure?(config: string): void;
-  /** Decides one message. */
+  /** Decides one message. A throw becomes an `error` verdict for that message only. */
   decide(message: FilterMessage): Verdict;
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) return `${err.name}: ${err.message}${err.stack ? `\n${err.stack}` : ''}`;
+  return `thrown ${show(err)}`;
 }
 
 /**
  * Turns a per-message function into the two exports the `robustmq:filter` world needs.
- * Use it as `export const { configure, filter } = defineFilter({ ... })`.
+ * Use it as `export const { configure, filter } = defineFilter({ ... })`. An exception in
+ * `decide` fails only its own message (with the exception's text in the broker log), never the
+ * batch; an exception in `configure` refuses the config with its text.
  */
 export function defineFilter(definition: FilterDefinition): {
   configure(config: string): void;
@@ -162,11 +207,22 @@ export function defineFilter(definition: FilterDefinition): {
 } {
   return {
     configure(config: string) {
-      definition.configure?.(config);
+      try {
+        definition.configure?.(config);
+      } catch (err) {
+        // A thrown string is the world's result error: the broker refuses the config with it.
+        throw describe(err);
+      }
     },
     filter(batch: FilterMessage[]) {
       const out = new Array<Verdict>(batch.length);
-      for (let i = 0; i < batch.length; i++) out[i] = definition.decide(batch[i]);
+      for (let i = 0; i < batch.length; i++) {
+        try {
+          out[i] = definition.decide(batch[i]);
+        } catch (err) {
+          out[i] = fail(describe(err));
+        }
+      }
       return out;
     },
   };

@@ -1,6 +1,7 @@
-import type { FilterVerdict, HeaderValue, Logger, MaybePromise, Message } from '@robustmq/sdk';
+import type { FilterVerdict, HeaderValue, MaybePromise, Message } from '@robustmq/sdk';
 import { FilterFailure } from './failure.js';
 import type { WireMessage, WireVerdict } from './guest.mjs';
+import type { LogLimiter } from './log-limit.js';
 import type { FilterMetrics } from './metrics.js';
 import type { FilterRunner } from './runner.js';
 
@@ -13,7 +14,8 @@ export interface BatchingFilterOptions {
   maxPending: number;
   /** Call the runner per message, synchronously (in-thread runners): no queue, no batching. */
   synchronous: boolean;
-  logger: Logger;
+  /** Rate-limited log of this filter's failures. */
+  log: LogLimiter;
   metrics: FilterMetrics;
 }
 
@@ -130,6 +132,14 @@ export class BatchingFilter {
       } else if (v[0] === 1) {
         out[i] = { verdict: 'drop', reason: `${this.opts.name}: ${v[1]}` };
         drop++;
+      } else if (v[0] === 3) {
+        out[i] = this.failed(
+          [messages[i]],
+          new FilterFailure(
+            v[2] ?? 'error',
+            `filter ${this.opts.name} could not decide a message on ${messages[i].topic}: ${v[1]}`,
+          ),
+        )[0];
       } else {
         const m = messages[i];
         const topic = v[1] ?? m.topic;
@@ -163,7 +173,8 @@ export class BatchingFilter {
     const n = messages.length;
     this.opts.metrics.failures.inc({ ...this.labels, kind: failure.kind }, n);
     this.opts.metrics.messages.inc({ ...this.labels, verdict: 'failed' }, n);
-    this.opts.logger.warn(
+    this.opts.log.log(
+      'warn',
       { filter: this.opts.name, kind: failure.kind, messages: n, policy: this.opts.failurePolicy },
       `${failure.message}; ${n} message(s) handled by failurePolicy ${this.opts.failurePolicy}`,
     );

@@ -2,6 +2,8 @@
 export type FailureKind =
   /** The guest trapped or threw. */
   | 'trap'
+  /** The guest answered `error` for a message (e.g. it caught an exception deciding it). */
+  | 'error'
   /** The batch overran `timeBudgetMs`: the watchdog stopped the worker. */
   | 'timeout'
   /** The guest hit `memoryBudgetMb`. */

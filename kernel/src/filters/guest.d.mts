@@ -27,8 +27,12 @@ export interface WireMessage {
   clientId: string;
 }
 
-/** 0 pass, [1, reason] drop, [2, topic, payload, headers] transform. */
-export type WireVerdict = 0 | [1, string] | [2, string | null, Uint8Array | null, Record<string, string | Uint8Array> | null];
+/** 0 pass, [1, reason] drop, [2, topic, payload, headers] transform, [3, why, kind?] error. */
+export type WireVerdict =
+  | 0
+  | [1, string]
+  | [2, string | null, string | Uint8Array | null, Record<string, string | Uint8Array> | null]
+  | [3, string, 'memory'?];
 
 export interface GuestExports {
   configure(config: string): void;
@@ -49,7 +53,7 @@ export type Instantiate = (
 export class CapabilityDenied extends Error {
   constructor(iface: string, member: string);
 }
-export function sandboxImports(grants: Grants | undefined): Promise<object>;
+export function sandboxImports(grants: Grants | undefined, hostLog?: (level: string, message: string) => void): Promise<object>;
 export function instantiateGuest(instantiate: Instantiate, modules: Record<string, WasmModule>, imports: object): Promise<Guest>;
 export function memoryBytes(memories: WasmMemory[]): number;
 export function toWit(wire: WireMessage): unknown;

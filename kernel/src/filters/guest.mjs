@@ -49,10 +49,11 @@ function capabilityOf(pkg, iface) {
 
 /**
  * Builds the import object of one instance: deny-all, except the interfaces the grants open,
- * which come from preview2-shim (loaded only when something is granted). Each instance gets its
- * own environment and filesystem view; nothing process-wide of the shim is changed.
+ * which come from preview2-shim (loaded only when something is granted), and the world's own
+ * `host` interface, whose `log` calls `hostLog(level, message)`. Each instance gets its own
+ * environment and filesystem view; nothing process-wide of the shim is changed.
  */
-export async function sandboxImports(grants) {
+export async function sandboxImports(grants, hostLog) {
   const g = grants ?? {};
   const env = Object.entries(g.env ?? {});
   const preopens = g.preopens ?? {};
@@ -81,7 +82,10 @@ export async function sandboxImports(grants) {
         const iface = ifaceWithVersion.split('@')[0];
         const cap = capabilityOf(pkg, iface);
         let value;
-        if (cap && granted.has(cap)) {
+        if (pkg === 'robustmq:filter' && iface === 'host') {
+          // The broker's own import: a log line, never a capability.
+          value = { log: (level, message) => hostLog?.(String(level), String(message)) };
+        } else if (cap && granted.has(cap)) {
           if (cap === 'env') {
             value = { getEnvironment: () => env, getArguments: () => [], initialCwd: () => undefined };
           } else if (cap === 'preopens') {
@@ -158,8 +162,9 @@ export function toWit(wire) {
 }
 
 /**
- * Converts a WIT verdict to its compact wire form: 0 (pass), [1, reason] (drop) or
- * [2, topic|null, payload (string or bytes)|null, headers|null] (transform, headers as an object).
+ * Converts a WIT verdict to its compact wire form: 0 (pass), [1, reason] (drop),
+ * [2, topic|null, payload (string or bytes)|null, headers|null] (transform, headers as an object)
+ * or [3, why] (the filter could not decide).
  * Throws on a value that is not a verdict.
  */
 export function fromWit(v) {
@@ -168,6 +173,8 @@ export function fromWit(v) {
       return 0;
     case 'drop':
       return [1, String(v.val ?? '')];
+    case 'error':
+      return [3, String(v.val ?? '')];
     case 'transform': {
       const r = v.val ?? {};
       let headers = null;

@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import { type FilterVerdict, type HookBus, isPromise, type Logger, type Message, type Metrics } from '@robustmq/sdk';
 import { BatchingFilter } from './batching-filter.js';
 import { InThreadRunner } from './inthread-runner.js';
+import { guestLevel, LogLimiter } from './log-limit.js';
 import { MemoryBudgetError, pagesFor } from './memory-limit.js';
 import { type FilterMetrics, filterMetrics } from './metrics.js';
 import { loadNativeFilter } from './native.js';
@@ -141,8 +142,12 @@ async function loadWasm(
       'rebuild it against sdk/wit/filter.wit (world robustmq:filter/filter)',
     );
   }
+  const limiter = new LogLimiter(deps.logger);
+  const hostLog = (level: string, message: string) =>
+    limiter.log(guestLevel(level), { filter: name, source: 'guest' }, `filter ${name}: ${message}`);
   const common = {
     name,
+    hostLog,
     modulePath,
     modules,
     grants: entry.grants,
@@ -171,7 +176,7 @@ async function loadWasm(
     batchDelayMs: entry.batchDelayMs,
     maxPending: entry.maxPending,
     synchronous: entry.isolation === 'in-thread',
-    logger: deps.logger,
+    log: limiter,
     metrics,
   });
   return {

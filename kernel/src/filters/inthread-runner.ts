@@ -21,6 +21,8 @@ export interface InThreadRunnerOptions {
   grants: Grants;
   config: string;
   memoryBudgetBytes: number;
+  /** Where the guest's `host.log` lines go. */
+  hostLog(level: string, message: string): void;
 }
 
 /**
@@ -48,7 +50,17 @@ export class InThreadRunner implements FilterRunner {
     const guest = this.guest;
     if (!guest) throw new FilterFailure('unavailable', `filter ${this.opts.name} is restarting after a failure`);
     try {
-      return runBatch(guest, batch);
+      const verdicts = runBatch(guest, batch);
+      // A guest that caught its own out-of-memory answers `error`: tag those, and start afresh.
+      if (memoryBytes(guest.memories) >= this.opts.memoryBudgetBytes * 0.9) {
+        for (const v of verdicts) if (v !== 0 && v[0] === 3) v[2] = 'memory';
+        this.guest = undefined;
+        this.renewing ??= this.renew().finally(() => {
+          this.renewing = undefined;
+        });
+        this.renewing.catch(() => {});
+      }
+      return verdicts;
     } catch (err) {
       const kind =
         (err as Error)?.name === 'CapabilityDenied'
@@ -71,7 +83,11 @@ export class InThreadRunner implements FilterRunner {
   }
 
   private async renew(): Promise<void> {
-    const guest = await instantiateGuest(this.instantiate, this.opts.modules, await sandboxImports(this.opts.grants));
+    const guest = await instantiateGuest(
+      this.instantiate,
+      this.opts.modules,
+      await sandboxImports(this.opts.grants, this.opts.hostLog),
+    );
     guest.exports.configure(this.opts.config);
     this.guest = guest;
   }

@@ -23,10 +23,13 @@ export interface WorkerRunnerOptions {
   logger: Logger;
   /** Called each time a worker is replaced after a failure. */
   onRestart?: () => void;
+  /** Where the guest's `host.log` lines go. */
+  hostLog(level: string, message: string): void;
 }
 
 type Reply =
   | { type: 'ready' }
+  | { type: 'log'; level: string; message: string }
   | { type: 'fatal'; error: string }
   | { type: 'result'; id: number; verdicts: WireVerdict[] }
   | { type: 'error'; id: number; kind: FailureKind; error: string };
@@ -137,6 +140,9 @@ export class WorkerRunner implements FilterRunner {
     worker.on('message', (reply: Reply) => {
       if (worker !== this.worker) return;
       switch (reply.type) {
+        case 'log':
+          this.opts.hostLog(reply.level, reply.message);
+          break;
         case 'ready':
           settle?.resolve();
           break;

@@ -12,9 +12,14 @@ const { instantiate } = await import(pathToFileURL(modulePath).href);
 
 let guest;
 
+/** The guest's log lines go to the broker's thread, which rate-limits and logs them. */
+function hostLog(level, message) {
+  parentPort.postMessage({ type: 'log', level, message });
+}
+
 /** A fresh instance: jco refuses further calls on an instance after a trap. */
 async function fresh() {
-  guest = await instantiateGuest(instantiate, modules, await sandboxImports(grants));
+  guest = await instantiateGuest(instantiate, modules, await sandboxImports(grants, hostLog));
   guest.exports.configure(config);
 }
 
@@ -47,7 +52,12 @@ parentPort.on('message', async (msg) => {
   await ready;
   try {
     const verdicts = runBatch(guest, msg.messages);
+    // A guest that caught its own out-of-memory answers `error`: tag those as memory failures and
+    // start afresh, since its heap stays full.
+    const full = memoryBytes(guest.memories) >= memoryBudgetBytes * 0.9;
+    if (full) for (const v of verdicts) if (v !== 0 && v[0] === 3) v[2] = 'memory';
     parentPort.postMessage({ type: 'result', id: msg.id, verdicts });
+    if (full) ready = renew();
   } catch (err) {
     const kind = kindOf(err);
     parentPort.postMessage({ type: 'error', id: msg.id, kind, error: describe(err), memoryBytes: memoryBytes(guest.memories) });

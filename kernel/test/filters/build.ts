@@ -90,6 +90,7 @@ export async function standardSpecs(tmp?: string): Promise<BuildSpec[]> {
     fx('loop'),
     fx('memory-hog'),
     fx('headers'),
+    fx('throws'),
     {
       ...fx('read-file', 'read-file/read-file.js'),
       wit: tmp ? await readFileWit(tmp) : undefined,

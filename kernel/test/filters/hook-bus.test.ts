@@ -127,6 +127,31 @@ describe('wasm filters on the hook bus', () => {
     }
   });
 
+  it('fails only the message a filter throws on (error verdict), with the exception and console output logged', async () => {
+    const f = await setup([{ wasm: 'throws', failurePolicy: 'drop' }]);
+    try {
+      const outcomes = await Promise.all([
+        f.hooks.filter(msg('a', 'ok')),
+        f.hooks.filter(msg('b', 'bad')),
+        f.hooks.filter(msg('c', 'ok')),
+      ]);
+      expect(outcomes.map((o) => o.verdict)).toEqual(['pass', 'drop', 'pass']);
+      expect(outcomes[1]).toEqual({ verdict: 'drop', reason: 'throws failed (error)' });
+      expect(await f.metric('robustmq_filter_failures_total', 'filter="throws",kind="error"')).toBe(1);
+      const failure = f.logger.lines.find((l) => l.msg?.includes('could not decide'));
+      expect(failure?.msg).toContain('TypeError: cannot handle bad');
+      expect(failure?.msg).toContain('on b');
+      const guest = f.logger.lines.filter((l) => (l.obj as { source?: string }).source === 'guest').map((l) => l.msg);
+      expect(guest).toContain('filter throws: deciding a {"n":1}');
+    } finally {
+      await f.stop();
+    }
+  });
+
+  it('refuses to load when the filter refuses its config', async () => {
+    await expect(setup([{ wasm: 'throws', config: 'refuse' }])).rejects.toThrow(/cannot start: .*config refused/);
+  });
+
   it('stops an infinite loop with the watchdog and keeps serving', async () => {
     const f = await setup([{ wasm: 'loop', failurePolicy: 'drop', timeBudgetMs: 200 }]);
     try {
