@@ -296,6 +296,8 @@ function render(
   load: { start: number; end: number },
 ): string {
   const get = (p: PeerName, id: string) => results.get(p)?.get(id);
+  /** A peer that could not run at all says so in its column header (details in the notes). */
+  const head = (p: PeerName) => (missing.has(p) && !results.has(p) ? `${p} (not measured)` : p);
   const cell = (p: PeerName, s: Scenario) => {
     const f = get(p, s.id);
     if (!f) return missing.has(p) ? 'n/a' : '—';
@@ -318,7 +320,7 @@ function render(
       `Latency: one publisher at a fixed ${LATENCY_RATE} msgs/s to one subscriber in the same process, send time in the payload. ` +
       `Memory: broker RSS growth after ${IDLE_CONNECTIONS.toLocaleString('en-US')} idle clean-session connections, divided by the connections.`,
     '',
-    '| scenario | unit | RobustMQ | Aedes | Mosquitto | RobustMQ/Aedes | RobustMQ/Mosquitto |',
+    `| scenario | unit | ${head('RobustMQ')} | ${head('Aedes')} | ${head('Mosquitto')} | RobustMQ/Aedes | RobustMQ/Mosquitto |`,
     '|---|---|---:|---:|---:|---:|---:|',
   ];
   for (const s of SCENARIOS) {
