@@ -259,7 +259,7 @@ export class S3Engine {
         this.timer = undefined;
         this.schedule();
       }, due);
-      this.timer.unref?.();
+      // Not unref'd: callers are waiting on this flush, so it must keep the process alive.
     }
   }
 

@@ -29,7 +29,7 @@ it('every acknowledged append and metadata put survives a SIGKILL of the writing
   const metas: string[] = [];
   const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
   const enough = new Promise<void>((resolve, reject) => {
-    child.once('exit', () => reject(new Error(`child exited early: ${stderr}`)));
+    child.once('exit', (code, signal) => reject(new Error(`child exited early (${code ?? signal}): ${stderr}`)));
     createInterface({ input: child.stdout }).on('line', (line) => {
       const [kind, ...rest] = line.split(' ');
       if (kind === 'ACK') acked.set(rest[2], { partition: Number(rest[0]), offset: Number(rest[1]) });
