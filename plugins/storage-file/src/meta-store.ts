@@ -68,6 +68,8 @@ export class FileMetaStore implements MetaStore {
   /** Approximate size of the key space (key characters + value bytes). */
   private stateBytes = 0;
   private snapshotting: Promise<void> | undefined;
+  /** snapshot() calls waiting for the writer to rotate. */
+  private forced: Array<() => void> = [];
   private queue: Request[] = [];
   private writing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -236,7 +238,7 @@ export class FileMetaStore implements MetaStore {
     const view = (key: string) => (overlay.has(key) ? overlay.get(key) : this.state.get(key));
     const records: Buffer[] = [];
     const results: unknown[] = [];
-    let allOps: MetaOp[] = [];
+    const allOps: MetaOp[] = [];
     for (const req of round) {
       let ops: MetaOp[] = [];
       let result: unknown;
@@ -258,7 +260,7 @@ export class FileMetaStore implements MetaStore {
       }
       for (const op of ops) overlay.set(op.key, op.value);
       if (ops.length > 0) records.push(encodeWalRecord(ops));
-      allOps = allOps.concat(ops);
+      for (const op of ops) allOps.push(op);
       results.push(result);
     }
     if (records.length > 0) {
@@ -286,11 +288,15 @@ export class FileMetaStore implements MetaStore {
     this.apply(allOps);
     this.recordsSinceSnapshot += records.length;
     for (const [i, req] of round.entries()) req.resolve(results[i]);
-    if (!this.snapshotting && this.snapshotDue()) {
+    const forced = this.forced.splice(0);
+    if (forced.length > 0 || (!this.snapshotting && this.snapshotDue())) {
       try {
+        if (forced.length > 0) await this.snapshotting; // one snapshot at a time
         await this.rotate();
       } catch (err) {
         this.opts.logger.warn({ err: (err as Error).message }, 'storage-file: metadata journal rotation failed; will retry');
+      } finally {
+        for (const done of forced) done();
       }
     }
   }
@@ -333,12 +339,13 @@ export class FileMetaStore implements MetaStore {
     }
   }
 
-  /** Forces a snapshot now (tests, tooling). */
+  /** Forces a snapshot now (tests, tooling). Runs through the writer so it never races a write. */
   async snapshot(): Promise<void> {
     this.checkOpen();
-    while (this.writing) await this.writing;
-    await this.snapshotting;
-    await this.rotate();
+    await new Promise<void>((resolve, reject) => {
+      this.forced.push(resolve);
+      this.batch([]).catch(reject);
+    });
     await this.snapshotting;
   }
 

@@ -53,6 +53,31 @@ describe('storage-file meta store', () => {
     expect((await s2.metaStore.get('k/late'))?.toString()).toBe('after-snapshot');
   });
 
+  it('survives snapshots and journal rotations racing concurrent writes', async () => {
+    const s = await reopen({ metaSnapshotEvery: 5 });
+    const model = new Map<string, string>();
+    const work: Promise<unknown>[] = [];
+    for (let i = 0; i < 600; i++) {
+      const key = `r/${i % 97}`;
+      if (i % 7 === 3) {
+        model.delete(key);
+        work.push(s.metaStore.delete(key));
+      } else {
+        model.set(key, `v${i}`);
+        work.push(s.metaStore.put(key, b(`v${i}`)));
+      }
+      if (i % 100 === 50) work.push(s.metaStore.snapshot());
+      if (i % 50 === 0) await Promise.resolve(); // let rounds interleave with new requests
+    }
+    await Promise.all(work);
+    const expected = [...model.entries()].sort(([a], [c]) => (a < c ? -1 : 1));
+    const dump = async (f: FileStorage) => (await f.metaStore.scan('r/')).map((e) => [e.key, e.value.toString()]);
+    expect(await dump(s)).toEqual(expected);
+    const s2 = await reopen({ metaSnapshotEvery: 5 });
+    expect(await dump(s2)).toEqual(expected);
+    expect((await metaFiles()).filter((f) => f.startsWith('snapshot-')).length).toBeLessThanOrEqual(2);
+  });
+
   it('drops a torn record at the end of the journal and keeps everything before it', async () => {
     const s = await reopen();
     await s.metaStore.put('a', b('1'));
