@@ -41,6 +41,8 @@ export class Connection {
   saslMechanism?: string;
   /** Broker-side state of a multi-step SASL exchange (SCRAM). */
   saslState?: unknown;
+  /** clientConnected was emitted (first request, or SASL success), so clientDisconnected is due. */
+  announced = false;
   /** Received bytes not yet split into frames, kept as chunks so a large frame is copied once. */
   private chunks: Buffer[] = [];
   private bufferedBytes = 0;
@@ -106,6 +108,7 @@ export class Connection {
     try {
       header = readRequestHeader(r);
       if (header.clientId) this.clientId = header.clientId;
+      if (!this.announced && this.authenticated) this.server.announce(this);
       if (!header.spec) throw new MalformedFrameError(`unknown api key ${header.apiKey}`);
       if (header.unsupported) {
         if (header.apiKey === ApiKey.ApiVersions) {

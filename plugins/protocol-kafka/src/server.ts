@@ -166,14 +166,26 @@ export class KafkaServer {
     if (!this.connections.delete(conn)) return;
     this.metrics.connections.dec({ protocol: 'kafka' });
     this.logger.debug({ conn: conn.id, remote: conn.remoteAddress }, 'kafka: connection closed');
-    if (conn.principal !== undefined || conn.clientId) {
+    if (conn.announced) {
       this.hooks.emit('clientDisconnected', {
         protocol: 'kafka',
         clientId: conn.clientId,
         principal: conn.principal,
-        reason: 'normal',
+        remoteAddress: conn.socket.remoteAddress,
+        reason: this.stopping ? 'shutdown' : 'normal',
       });
     }
+  }
+
+  /** Emits clientConnected once per connection: at its first request, or when SASL succeeds. */
+  announce(conn: Connection): void {
+    conn.announced = true;
+    this.hooks.emit('clientConnected', {
+      protocol: 'kafka',
+      clientId: conn.clientId,
+      principal: conn.principal,
+      remoteAddress: conn.socket.remoteAddress,
+    });
   }
 
   /** Host and port clients should connect to. */

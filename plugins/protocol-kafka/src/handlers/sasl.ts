@@ -67,11 +67,6 @@ export async function handleSaslAuthenticate(server: KafkaServer, conn: Connecti
   conn.authenticated = true;
   conn.saslMechanism = undefined;
   conn.saslState = undefined;
-  server.hooks.emit('clientConnected', {
-    protocol: 'kafka',
-    clientId: conn.clientId,
-    principal: conn.principal,
-    remoteAddress: conn.socket.remoteAddress,
-  });
+  server.announce(conn);
   return { errorCode: 0, errorMessage: null, authBytes: result.data ?? EMPTY, sessionLifetimeMs: 0 };
 }
