@@ -37,6 +37,7 @@ export function toStorageError(err: unknown, what: string): StorageError {
 
 const HEADER_PROBE = 64 * 1024;
 const RECOVERY_ATTEMPTS = 10;
+const REPLAY_CONCURRENCY = 8;
 
 export class S3Engine {
   readonly options: S3StorageOptions;
@@ -169,15 +170,19 @@ export class S3Engine {
 
   /** Applies log objects after `state.seq` (up to `upTo`); false when one vanished or a gap appeared. */
   private async replayAfter(state: StoreState, upTo = Number.POSITIVE_INFINITY): Promise<boolean> {
-    const logs = await this.io.list(LOG_DIR, logKey(state.seq));
-    for (const { key, size } of logs) {
-      const seq = seqOf(key);
-      if (!Number.isFinite(seq) || seq <= state.seq) continue;
-      if (seq > upTo) break;
-      if (seq !== state.seq + 1) return false;
-      const read = await this.readLogHeader(key);
-      if (!read) return false;
-      state.applyObject(seq, key, size, read.dataStart, read.header.ops);
+    const logs = (await this.io.list(LOG_DIR, logKey(state.seq))).filter((o) => {
+      const seq = seqOf(o.key);
+      return seq > state.seq && seq <= upTo;
+    });
+    // Headers are fetched a few at a time (start-up latency), applied strictly in order.
+    for (let i = 0; i < logs.length; i += REPLAY_CONCURRENCY) {
+      const chunk = logs.slice(i, i + REPLAY_CONCURRENCY);
+      const reads = await Promise.all(chunk.map((o) => this.readLogHeader(o.key)));
+      for (const [j, { key, size }] of chunk.entries()) {
+        const read = reads[j];
+        if (!read || seqOf(key) !== state.seq + 1) return false;
+        state.applyObject(state.seq + 1, key, size, read.dataStart, read.header.ops);
+      }
     }
     return upTo === Number.POSITIVE_INFINITY || state.seq === upTo;
   }
@@ -360,11 +365,6 @@ export class S3Engine {
     }
   }
 
-  /** Waits for an in-progress failure check (tests and close). */
-  async settled(): Promise<void> {
-    await this.recovering;
-  }
-
   get isFenced(): boolean {
     return this.fencedError !== undefined;
   }
@@ -399,6 +399,8 @@ export class S3Engine {
     await this.flush();
     this.closed = true;
     if (this.timer) this.clock.clearTimeout(this.timer);
+    // A failure check in progress stops at its next attempt now that the engine is closed.
+    await this.recovering;
     this.io.close();
   }
 }

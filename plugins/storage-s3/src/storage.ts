@@ -65,7 +65,6 @@ export class S3Storage {
     this.closing ??= (async () => {
       await this.maintenance.stop();
       await this.engine.flush();
-      await this.engine.settled();
       if (!this.engine.isFenced && this.engine.durable.seq > this.engine.lastSnapshotSeq) {
         await this.maintenance.run({ snapshot: true, snapshotOnly: true }).catch((err: Error) => {
           this.engine.logger.warn({ err: err.message }, 'final S3 snapshot failed; the next start replays the log');
