@@ -14,7 +14,7 @@
  * Environment: BENCH_FILTERS_WINDOW_MS (default 3000) measurement window per row.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -55,6 +55,8 @@ const VARIANTS: Variant[] = [
     entries: () => [{ wasm: 'filter-drop-debug', batchSize: 256, maxPending: 20_000 }],
   },
   { label: 'WASM filter, in-thread (no watchdog)', entries: () => [{ wasm: 'filter-drop-debug', isolation: 'in-thread' }] },
+  { label: 'WASM (AssemblyScript), worker, batch ≤ 64', entries: () => [{ wasm: 'filter-drop-debug-as', batchSize: 64 }] },
+  { label: 'WASM (AssemblyScript), in-thread', entries: () => [{ wasm: 'filter-drop-debug-as', isolation: 'in-thread' }] },
 ];
 
 function payloadOf(size: number, i: number): Buffer {
@@ -100,8 +102,8 @@ async function drive(broker: Broker, size: number, ms: number): Promise<{ rate: 
 }
 
 /** MQTT load: CONNECTIONS connections, INFLIGHT unacknowledged QoS 1 publishes each. */
-const CONNECTIONS = 8;
-const INFLIGHT = 32;
+const CONNECTIONS = 64;
+const INFLIGHT = 8;
 
 function varint(n: number): number[] {
   const out: number[] = [];
@@ -173,6 +175,9 @@ async function mqttRow(broker: Broker, size: number): Promise<number> {
     let delivered = 0;
     broker.router.attach({ id: 'bench-mqtt-sub', deliver: () => ++delivered > 0 });
     broker.router.subscribe('bench-mqtt-sub', 'bench/#');
+    // The generator process takes a while to start on a loaded machine: wait for traffic first.
+    const deadline = Date.now() + 60_000;
+    while (delivered === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, WARMUP_MS * 2));
     const before = delivered;
     const t0 = performance.now();
@@ -210,7 +215,10 @@ async function table(kind: 'pipeline' | 'mqtt', tmp: string): Promise<string[]> 
           storage: 'memory',
           admin: { enabled: false },
           log: { level: 'silent' },
-          plugins: { 'protocol-mqtt': kind === 'mqtt' ? { options: { port: 0, sysInterval: 0 } } : { enabled: false } },
+          plugins: {
+            ...otherProtocolsOff,
+            'protocol-mqtt': kind === 'mqtt' ? { options: { port: 0, sysInterval: 0 } } : { enabled: false },
+          },
         },
       });
       const filters = await installFilters(v.entries(tmp), {
@@ -249,7 +257,18 @@ async function table(kind: 'pipeline' | 'mqtt', tmp: string): Promise<string[]> 
   return rows;
 }
 
+/** Every other protocol plugin of the registry, disabled: only MQTT (or nothing) listens. */
+let otherProtocolsOff: Record<string, { enabled: false }> = {};
+
 export async function main(): Promise<string> {
+  const registry = JSON.parse(await readFile(path.join(ROOT, 'registry.json'), 'utf8')) as {
+    plugins: Array<{ name: string; kind: string }>;
+  };
+  otherProtocolsOff = Object.fromEntries(
+    registry.plugins
+      .filter((p) => p.kind === 'protocol' && p.name !== 'protocol-mqtt')
+      .map((p) => [p.name, { enabled: false as const }]),
+  );
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'robustmq-bench-filters-'));
   await writeFile(path.join(tmp, 'native.mjs'), NATIVE_FILTER);
   let pipeline: string[];
@@ -270,7 +289,7 @@ export async function main(): Promise<string> {
       .map((l) => l.toFixed(1))
       .join(' / ')} (other work shares these cores).`,
     `${WINDOW_MS} ms per row after a warm-up. Payloads are JSON, 10 % with level=debug (dropped by the filter). The WASM`,
-    'filter is examples/filters/drop-debug (a QuickJS-built component); the TypeScript filter applies the same rule.',
+    'filter is examples/filters/drop-debug (a QuickJS-built component) or drop-debug-as (AssemblyScript); the TypeScript filter applies the same rule.',
     'Cost = throughput lost against no filter in the same table. Mean batch = messages per call into the WASM filter.',
     '',
     `### Over MQTT (${CONNECTIONS} QoS 1 publishers, ${INFLIGHT} unacknowledged each, separate process → broker → in-process subscriber)`,

@@ -100,9 +100,46 @@ export async function standardSpecs(tmp?: string): Promise<BuildSpec[]> {
   ];
 }
 
+/** The AssemblyScript example: asc, then the kit's wrap-core.mjs (both deterministic). */
+export const assemblyScriptExample = join(repoRoot, 'examples/filters/drop-debug-as');
+
+function run(argv: string[], cwd: string): Promise<void> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, argv, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('exit', (code) => (code === 0 ? resolveRun() : reject(new Error(`${argv.join(' ')} failed: ${stderr}`))));
+  });
+}
+
+/** Builds the AssemblyScript example into `outDir`. */
+export async function buildAssemblyScript(outDir: string): Promise<Built> {
+  await mkdir(outDir, { recursive: true });
+  const core = join(outDir, 'drop-debug-as.core.wasm');
+  const out = join(outDir, 'drop-debug-as.wasm');
+  const asc = join(repoRoot, 'node_modules/assemblyscript/bin/asc.js');
+  await run(
+    [asc, 'assembly/index.ts', '-o', core, '--runtime', 'stub', '-O3', '--noAssert', '--use', 'abort='],
+    assemblyScriptExample,
+  );
+  await run([join(repoRoot, 'sdk/filter-kit/wrap-core.mjs'), core, '-o', out], assemblyScriptExample);
+  const bytes = await readFile(out);
+  return { name: 'drop-debug-as', path: out, sha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
 /** The committed builds, by name, with their sha256. */
 export async function committedBuilds(): Promise<Record<string, Built>> {
   const out: Record<string, Built> = {};
+  const as = join(assemblyScriptExample, 'build/filter.wasm');
+  out['drop-debug-as'] = {
+    name: 'drop-debug-as',
+    path: as,
+    sha256: createHash('sha256')
+      .update(await readFile(as))
+      .digest('hex'),
+  };
   for (const s of await standardSpecs()) {
     const bytes = await readFile(s.committed);
     out[s.name] = { name: s.name, path: s.committed, sha256: createHash('sha256').update(bytes).digest('hex') };

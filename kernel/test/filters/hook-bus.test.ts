@@ -73,6 +73,32 @@ describe('wasm filters on the hook bus', () => {
     }
   });
 
+  it('runs a component written in AssemblyScript like the JavaScript one, in a worker and in-thread', async () => {
+    const f = await setup([
+      { wasm: 'drop-debug-as', name: 'as-worker', topics: ['w/#'], config: 'debug,trace' },
+      { wasm: 'drop-debug-as', name: 'as-inline', topics: ['i/#'], isolation: 'in-thread' },
+    ]);
+    try {
+      expect(await f.hooks.filter(msg('w/1', { level: 'trace', x: 1 }))).toEqual({
+        verdict: 'drop',
+        reason: 'as-worker: level=trace',
+      });
+      expect(await f.hooks.filter(msg('w/1', { level: 'info' }))).toMatchObject({ verdict: 'pass' });
+      expect(f.hooks.filter(msg('i/1', '{"a":1, "level" : "debug"}'))).toEqual({
+        verdict: 'drop',
+        reason: 'as-inline: level=debug',
+      });
+      expect(f.hooks.filter(msg('i/1', { level: 'trace' }))).toMatchObject({ verdict: 'pass' });
+      expect(f.hooks.filter(msg('i/1', '', { payload: Buffer.from([0xff, 0x22]) }))).toMatchObject({ verdict: 'pass' });
+      const many = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => f.hooks.filter(msg('w/2', { level: i % 2 ? 'debug' : 'info' }))),
+      );
+      expect(many.map((o) => o.verdict)).toEqual(Array.from({ length: 50 }, (_, i) => (i % 2 ? 'drop' : 'pass')));
+    } finally {
+      await f.stop();
+    }
+  });
+
   it('hands every message field to the guest and maps headers, payload and topic back', async () => {
     const f = await setup([{ wasm: 'headers', config: '!' }]);
     try {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installFilters } from '../../src/filters/index.js';
 import { KernelHookBus } from '../../src/hooks/index.js';
 import { PromMetrics } from '../../src/metrics.js';
-import { type Built, buildAll, committedBuilds, repoRoot, standardSpecs } from './build.js';
+import { type Built, buildAll, buildAssemblyScript, committedBuilds, repoRoot, standardSpecs } from './build.js';
 import { captureLogger, msg, writeRegistry } from './helpers.js';
 
 const EXAMPLES = ['drop-debug', 'route-by-field', 'redact'];
@@ -64,11 +64,16 @@ describe('committed example builds', () => {
     expect(await verdicts(name, rebuilt[name])).toEqual(await verdicts(name, committed[name]));
   });
 
+  it('drop-debug-as: the AssemblyScript build is reproducible byte for byte', async () => {
+    const fresh = await buildAssemblyScript(join(tmp, 'as'));
+    expect(fresh.sha256).toBe(committed['drop-debug-as'].sha256);
+  });
+
   it('registry.json pins the committed bytes of every example', async () => {
     const registry = JSON.parse(await readFile(join(repoRoot, 'registry.json'), 'utf8')) as {
       plugins: Array<{ name: string; kind: string; wasm?: string; sha256?: string }>;
     };
-    for (const name of EXAMPLES) {
+    for (const name of [...EXAMPLES, 'drop-debug-as']) {
       const entry = registry.plugins.find((p) => p.name === `filter-${name}`);
       expect(entry?.kind).toBe('filter');
       const bytes = await readFile(join(repoRoot, entry!.wasm!));
