@@ -11,7 +11,7 @@
 let top: usize = 0;
 
 function alloc(size: usize, align: usize): usize {
-  if (top == 0) top = __heap_base;
+  if (top === 0) top = __heap_base;
   const ptr = (top + align - 1) & ~(align - 1);
   const end = ptr + size;
   const have = (<usize>memory.size()) << 16;
@@ -26,7 +26,7 @@ function alloc(size: usize, align: usize): usize {
 /** The host allocates the arguments it lowers through this export. */
 export function cabi_realloc(oldPtr: usize, oldSize: usize, align: usize, newSize: usize): usize {
   const ptr = alloc(newSize, align);
-  if (oldPtr != 0) memory.copy(ptr, oldPtr, oldSize < newSize ? oldSize : newSize);
+  if (oldPtr !== 0) memory.copy(ptr, oldPtr, oldSize < newSize ? oldSize : newSize);
   return ptr;
 }
 
@@ -84,14 +84,14 @@ const KEY = memory.data<u8>([0x22, 0x6c, 0x65, 0x76, 0x65, 0x6c, 0x22]); // "lev
 const PREFIX = memory.data<u8>([0x6c, 0x65, 0x76, 0x65, 0x6c, 0x3d]); // "level="
 
 function isSpace(c: u8): bool {
-  return c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d;
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 }
 
 /** Offset of the first occurrence of KEY in [p, p+n), or -1. */
 function findKey(p: usize, n: usize): isize {
   if (n < 7) return -1;
   for (let i: usize = 0; i + 7 <= n; i++) {
-    if (load<u8>(p + i) == 0x22 && memory.compare(p + i, KEY, 7) == 0) return <isize>i;
+    if (load<u8>(p + i) === 0x22 && memory.compare(p + i, KEY, 7) === 0) return <isize>i;
   }
   return -1;
 }
@@ -100,8 +100,8 @@ function findKey(p: usize, n: usize): isize {
 function listed(v: usize, n: usize): bool {
   let start: usize = 0;
   for (let i: usize = 0; i <= levelsLen; i++) {
-    if (i == levelsLen || load<u8>(levels + i) == 0x2c) {
-      if (i - start == n && memory.compare(levels + start, v, n) == 0) return true;
+    if (i === levelsLen || load<u8>(levels + i) === 0x2c) {
+      if (i - start === n && memory.compare(levels + start, v, n) === 0) return true;
       start = i + 1;
     }
   }
@@ -114,14 +114,14 @@ function levelOf(p: usize, n: usize, out: usize): bool {
   if (at < 0) return false;
   let i = <usize>at + 7;
   while (i < n && isSpace(load<u8>(p + i))) i++;
-  if (i >= n || load<u8>(p + i) != 0x3a) return false; // ':'
+  if (i >= n || load<u8>(p + i) !== 0x3a) return false; // ':'
   i++;
   while (i < n && isSpace(load<u8>(p + i))) i++;
-  if (i >= n || load<u8>(p + i) != 0x22) return false; // '"'
+  if (i >= n || load<u8>(p + i) !== 0x22) return false; // '"'
   i++;
   const start = i;
-  while (i < n && load<u8>(p + i) != 0x22) {
-    if (load<u8>(p + i) == 0x5c) return false; // escapes: not a plain level name
+  while (i < n && load<u8>(p + i) !== 0x22) {
+    if (load<u8>(p + i) === 0x5c) return false; // escapes: not a plain level name
     i++;
   }
   if (i >= n) return false;
@@ -138,7 +138,7 @@ export function filter(batch: usize, count: usize): usize {
     const m = batch + i * MESSAGE_SIZE;
     const v = verdicts + i * VERDICT_SIZE;
     store<u8>(v, PASS);
-    if (load<u8>(m, 8) != 0) continue; // payload is bytes, not text
+    if (load<u8>(m, 8) !== 0) continue; // payload is bytes, not text
     const p = <usize>load<u32>(m, 12);
     const n = <usize>load<u32>(m, 16);
     if (!levelOf(p, n, value)) continue;
