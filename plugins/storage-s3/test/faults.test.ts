@@ -87,6 +87,21 @@ describe('S3 outages', () => {
     await reopened.close();
   });
 
+  it('close does not hang while S3 stays down', async () => {
+    const storage = await openStorage(testOptions(server, { retry: { attempts: 2, baseDelayMs: 10, maxDelayMs: 20 } }));
+    await storage.logStore.createTopic('f');
+    await server.kill();
+    try {
+      await expect(storage.logStore.append(tp, [rec('lost')])).rejects.toMatchObject({ code: 'unavailable' });
+      const started = Date.now();
+      await storage.close();
+      expect(Date.now() - started).toBeLessThan(5_000);
+      await expect(storage.logStore.append(tp, [rec('after close')])).rejects.toMatchObject({ code: 'closed' });
+    } finally {
+      await server.restart();
+    }
+  });
+
   it('throttling (503 SlowDown) is retried with backoff and the append succeeds', async () => {
     const storage = await openStorage(testOptions(server, { retry: { attempts: 6, baseDelayMs: 10, maxDelayMs: 50 } }));
     await storage.logStore.createTopic('f');
