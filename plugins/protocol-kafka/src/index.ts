@@ -1,7 +1,8 @@
-import { definePlugin, listen } from '@robustmq/sdk';
+import { definePlugin, listen, PluginStartError } from '@robustmq/sdk';
 import { registerCodecs } from './compression.js';
 import { kafkaOptionsSchema } from './options.js';
 import { KafkaServer } from './server.js';
+import { invalidTopicName } from './topics.js';
 
 export { type KafkaOptions, kafkaOptionsSchema } from './options.js';
 export { API_SPECS } from './protocol/apis.js';
@@ -17,6 +18,10 @@ export default definePlugin({
   setup(ctx) {
     registerCodecs();
     const opts = ctx.options;
+    opts.bridge.mqttToKafka.forEach((rule, i) => {
+      const bad = invalidTopicName(rule.to);
+      if (bad) throw new PluginStartError(`bridge.mqttToKafka.${i}.to`, `"${rule.to}": ${bad}`, 'use a legal Kafka topic name');
+    });
     const host = opts.host ?? ctx.broker.host;
     const server = new KafkaServer(ctx);
     let port = 0;

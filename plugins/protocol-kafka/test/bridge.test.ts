@@ -82,3 +82,11 @@ describe('cross-protocol: MQTT → Kafka and Kafka → MQTT', () => {
     expect(received[0].user).toMatchObject({ reason: 'update' });
   });
 });
+
+describe('bridge options', () => {
+  it('refuses to start with an MQTT → Kafka rule naming an illegal Kafka topic', async () => {
+    await expect(startKafkaBroker({ bridge: { mqttToKafka: [{ from: 'a/#', to: 'not/legal' }] } })).rejects.toThrow(
+      /bridge\.mqttToKafka\.0\.to.*legal Kafka topic name/,
+    );
+  });
+});

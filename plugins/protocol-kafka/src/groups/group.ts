@@ -92,6 +92,9 @@ export class Group {
       memberId = `${clientId || 'member'}-${randomUUID()}`;
       if (requireKnownMemberId) {
         this.pending.add(memberId);
+        // A client that never comes back with its id must not hold it forever.
+        const id = memberId;
+        setTimeout(() => this.pending.delete(id), Math.max(req.sessionTimeoutMs, req.rebalanceTimeoutMs)).unref?.();
         return this.fail(memberId, ErrorCode.MEMBER_ID_REQUIRED);
       }
     } else if (!this.members.has(memberId) && !this.pending.has(memberId)) {
