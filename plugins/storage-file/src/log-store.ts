@@ -141,11 +141,14 @@ export class FileLogStore implements LogStore {
 
   private limitsOf(state: TopicState): PartitionLimits {
     const c = state.config;
+    // A compacted topic keeps the latest record of every key whatever its age (as Kafka's
+    // cleanup.policy=compact), so time and size retention do not apply to it.
+    const compacted = c.cleanupPolicy === 'compact';
     return {
       segmentBytes: c.segmentBytes ?? this.opts.segmentBytes,
       segmentMs: c.segmentMs ?? this.opts.segmentMs,
-      retentionMs: c.retentionMs ?? this.opts.retentionMs,
-      retentionBytes: c.retentionBytes ?? this.opts.retentionBytes,
+      retentionMs: compacted ? undefined : (c.retentionMs ?? this.opts.retentionMs),
+      retentionBytes: compacted ? undefined : (c.retentionBytes ?? this.opts.retentionBytes),
     };
   }
 

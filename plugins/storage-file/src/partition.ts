@@ -75,6 +75,8 @@ export class PartitionLog {
   /** Set when a failed round could not be truncated away; retried before the next write. */
   private truncateTo: number | undefined;
   private closedError: StorageError | undefined;
+  /** Set by retention to roll an expired active segment at the writer's next round. */
+  private rollRequested = false;
   /** Background sealing of rolled segments, in roll order. */
   private sealing: Promise<void> = Promise.resolve();
 
@@ -163,10 +165,18 @@ export class PartitionLog {
     // Let appends issued in the same tick join the first round.
     await Promise.resolve();
     try {
-      while (this.pending.length > 0) await this.writeRound();
+      do await this.writeRound();
+      while (this.pending.length > 0 || this.rollRequested);
     } finally {
       this.writing = undefined;
     }
+  }
+
+  /** Rolls the active segment through the writer (so it never races an append), when not empty. */
+  private async requestRoll(): Promise<void> {
+    this.rollRequested = true;
+    if (!this.writing) this.writing = this.writeLoop();
+    await this.writing;
   }
 
   private prepare(entry: Pending, offset: number, now: number): Prepared {
@@ -202,6 +212,10 @@ export class PartitionLog {
       if (this.truncateTo !== undefined) {
         await this.active.file.truncate(this.truncateTo);
         this.truncateTo = undefined;
+      }
+      if (this.rollRequested) {
+        this.rollRequested = false;
+        if (this.active.size > 0) await this.roll(offset);
       }
       while (this.pending.length > 0) {
         const entry = this.pending[0];
@@ -459,6 +473,11 @@ export class PartitionLog {
   async applyRetention(now: number): Promise<number> {
     if (this.closedError) return 0;
     const { retentionMs, retentionBytes } = this.ctx.limits();
+    // An active segment whose data is all past retention is rolled so that it can go too.
+    if (retentionMs !== undefined && this.active.size > 0 && this.active.maxTimestamp < now - retentionMs) {
+      await this.requestRoll();
+      if (this.closedError) return 0;
+    }
     const sealed = this.segments.length - 1;
     let n = this.countBelowStart();
     if (retentionMs !== undefined) {

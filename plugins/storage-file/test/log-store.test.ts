@@ -178,6 +178,31 @@ describe('storage-file log store', () => {
     expect(await s2.logStore.offsets(tp)).toEqual({ logStartOffset: startAfter, highWatermark: 60 });
   });
 
+  it('time retention also clears an expired active segment (rolled first) and appends continue', async () => {
+    let now = 10_000_000;
+    const s = await reopen({ segmentBytes: 1024 * 1024, now: () => now });
+    await s.logStore.createTopic(tp.topic, { retentionMs: 60_000 });
+    for (let i = 0; i < 10; i++) await s.logStore.append(tp, [rec(`old-${i}`)]);
+    expect(await s.logStore.applyRetention()).toBe(0); // nothing expired yet
+    now += 61_000;
+    expect(await s.logStore.applyRetention()).toBe(1);
+    expect(await s.logStore.offsets(tp)).toEqual({ logStartOffset: 10, highWatermark: 10 });
+    expect(await s.logStore.read(tp, 0, 100)).toEqual([]);
+    expect(await segmentFiles(tmp.dir)).toEqual(['00000000000000000010.log']);
+    expect((await s.logStore.append(tp, [rec('new')])).baseOffset).toBe(10);
+    const s2 = await reopen({ segmentBytes: 1024 * 1024, now: () => now });
+    expect(await s2.logStore.offsets(tp)).toEqual({ logStartOffset: 10, highWatermark: 11 });
+    expect(await values(s2, 10)).toEqual(['new']);
+
+    // A compacted topic is exempt from time retention (nothing compacts it yet, so it keeps all).
+    const compacted = { topic: 'compacted', partition: 0 };
+    await s2.logStore.createTopic(compacted.topic, { retentionMs: 60_000, cleanupPolicy: 'compact' });
+    await s2.logStore.append(compacted, [{ key: Buffer.from('k'), value: Buffer.from('v') }]);
+    now += 120_000;
+    await s2.logStore.applyRetention();
+    expect(await s2.logStore.offsets(compacted)).toEqual({ logStartOffset: 0, highWatermark: 1 });
+  });
+
   it('deleteRecordsBefore removes whole segments below the new log start', async () => {
     const s = await reopen({ segmentBytes: 1024 });
     await s.logStore.createTopic(tp.topic);
