@@ -150,7 +150,7 @@ export class S3Engine {
 
   private adopt(state: StoreState): void {
     this.durable = state;
-    this.pending = state.clone();
+    this.pending = state.cloneWithoutIndex();
     this.logger.info({ seq: state.seq, epoch: state.epoch, topics: state.topics.size }, 'S3 storage recovered');
   }
 
@@ -327,7 +327,7 @@ export class S3Engine {
   private resetPending(error: StorageError): void {
     this.buffer.reject(error);
     this.buffer = new WriteBuffer(this.options.indexIntervalBytes);
-    this.pending = this.durable.clone();
+    this.pending = this.durable.cloneWithoutIndex();
   }
 
   private fence(seq: number, other: string | undefined, buf?: WriteBuffer): void {
@@ -354,7 +354,7 @@ export class S3Engine {
           const read = await this.readLogHeader(logKey(seq));
           if (!read) continue;
           this.durable.applyObject(seq, logKey(seq), head.size, read.dataStart, read.header.ops);
-          this.pending = this.durable.clone();
+          this.pending = this.durable.cloneWithoutIndex();
           this.logger.warn({ seq }, 'a failed S3 upload had landed after all; its writes are durable');
         }
         return;

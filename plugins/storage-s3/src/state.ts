@@ -190,8 +190,17 @@ export class StoreState {
     return StoreState.fromJSON(JSON.parse(bytes.toString('utf8')) as SnapshotJson);
   }
 
-  /** A deep copy (through the snapshot encoding). */
-  clone(): StoreState {
-    return StoreState.fromJSON(JSON.parse(JSON.stringify(this.toJSON())) as SnapshotJson);
+  /**
+   * A copy for validating and numbering new writes: topics, offsets and metadata, without the
+   * offset index (never read there), so the writer does not hold the index twice.
+   */
+  cloneWithoutIndex(): StoreState {
+    const json = this.toJSON();
+    json.topics = json.topics.map(([name, t]) => [
+      name,
+      { ...t, config: structuredClone(t.config), partitions: t.partitions.map((p) => ({ ...p, entries: [] })) },
+    ]);
+    json.objects = [];
+    return StoreState.fromJSON(json);
   }
 }
