@@ -96,6 +96,11 @@ export interface EncodeBatchOptions {
   baseSequence?: number;
   /** Mark timestamps as LogAppendTime (every record reads back with `timestamp`). */
   logAppendTime?: boolean;
+  /**
+   * Absolute offsets of the records, ascending from `baseOffset` (a compacted batch has gaps).
+   * Default: `baseOffset`, `baseOffset + 1`, ….
+   */
+  offsets?: number[];
 }
 
 /** Total size in bytes of a batch given its header. */
@@ -262,7 +267,16 @@ export function encodeRecordBatch(records: RecordInput[], opts: EncodeBatchOptio
   let maxTimestamp = baseTimestamp;
   for (const t of timestamps) if (t > maxTimestamp) maxTimestamp = t;
 
-  const prepared = records.map((r, i) => prepareRecord(r, i, timestamps[i], baseTimestamp));
+  const { offsets } = opts;
+  if (offsets) {
+    if (offsets.length !== records.length) throw new RangeError(`${offsets.length} offsets for ${records.length} records`);
+    for (let i = 0; i < offsets.length; i++) {
+      if (offsets[i] < (i === 0 ? opts.baseOffset : offsets[i - 1] + 1))
+        throw new RangeError('offsets must ascend from baseOffset');
+    }
+  }
+  const deltas = offsets ? offsets.map((o) => o - opts.baseOffset) : records.map((_, i) => i);
+  const prepared = records.map((r, i) => prepareRecord(r, deltas[i], timestamps[i], baseTimestamp));
   let size = BATCH_HEADER_SIZE;
   for (const p of prepared) size += varintSize(p.bodySize) + p.bodySize;
 
@@ -272,7 +286,7 @@ export function encodeRecordBatch(records: RecordInput[], opts: EncodeBatchOptio
   buf.writeInt32BE(opts.partitionLeaderEpoch ?? 0, OFF_LEADER_EPOCH);
   buf.writeInt8(RECORD_BATCH_MAGIC, OFF_MAGIC);
   buf.writeInt16BE(opts.logAppendTime ? BatchAttributes.logAppendTime : 0, OFF_ATTRIBUTES);
-  buf.writeInt32BE(records.length - 1, OFF_LAST_OFFSET_DELTA);
+  buf.writeInt32BE(deltas[deltas.length - 1], OFF_LAST_OFFSET_DELTA);
   buf.writeBigInt64BE(BigInt(baseTimestamp), OFF_BASE_TIMESTAMP);
   buf.writeBigInt64BE(BigInt(maxTimestamp), OFF_MAX_TIMESTAMP);
   buf.writeBigInt64BE(BigInt(opts.producerId ?? -1), OFF_PRODUCER_ID);

@@ -208,6 +208,18 @@ describe('RecordBatch v2 codec', () => {
     expect(() => registerDecompressor(0, (b) => b)).toThrow(RangeError);
   });
 
+  it('encodes explicit offsets with gaps (compacted batches)', () => {
+    const buf = encodeRecordBatch([{ value: Buffer.from('a') }, { value: Buffer.from('b') }], {
+      baseOffset: 10,
+      offsets: [12, 17],
+    });
+    const [batch] = decodeRecordBatches(buf);
+    expect(batch.header).toMatchObject({ baseOffset: 10, lastOffsetDelta: 7, recordCount: 2 });
+    expect(batch.records.map((r) => r.offset)).toEqual([12, 17]);
+    expect(() => encodeRecordBatch([{ value: null }], { baseOffset: 5, offsets: [4] })).toThrow(RangeError);
+    expect(() => encodeRecordBatch([{ value: null }, { value: null }], { baseOffset: 0, offsets: [1, 1] })).toThrow(RangeError);
+  });
+
   it('refuses an empty record list', () => {
     expect(() => encodeRecordBatch([], { baseOffset: 0 })).toThrow(RangeError);
   });
