@@ -1,3 +1,4 @@
+import { Producer, stringSerializers } from '@platformatic/kafka';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DropProxy } from './drop-proxy.js';
@@ -36,6 +37,30 @@ describe('idempotent producer retries after a lost response', () => {
     expect(proxy.dropped).toBe(1);
     expect(meta.baseOffset).toBe('1');
     const records = await b.broker.logStore.read({ topic: 'retry', partition: 0 }, 0, 100);
+    expect(records.map((r) => r.value!.toString())).toEqual(['first', 'a', 'b', 'c', 'last']);
+  });
+
+  it('@platformatic/kafka retries the same way and the broker stores the batch once', async () => {
+    await b.broker.logStore.createTopic('pk-retry', { partitions: 1 });
+    const producer = new Producer({
+      clientId: 'pk-retry',
+      bootstrapBrokers: [`127.0.0.1:${proxy.port}`],
+      serializers: stringSerializers,
+      idempotent: true,
+      retries: 8,
+      retryDelay: 50,
+    });
+    try {
+      await producer.send({ messages: [{ topic: 'pk-retry', value: 'first' }] });
+      proxy.dropProduceResponses = 1;
+      const before = proxy.dropped;
+      await producer.send({ messages: ['a', 'b', 'c'].map((value) => ({ topic: 'pk-retry', value })) });
+      await producer.send({ messages: [{ topic: 'pk-retry', value: 'last' }] });
+      expect(proxy.dropped).toBe(before + 1);
+    } finally {
+      await producer.close();
+    }
+    const records = await b.broker.logStore.read({ topic: 'pk-retry', partition: 0 }, 0, 100);
     expect(records.map((r) => r.value!.toString())).toEqual(['first', 'a', 'b', 'c', 'last']);
   });
 
