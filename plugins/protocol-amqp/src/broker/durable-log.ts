@@ -27,6 +27,8 @@ export class DurableLog {
   private released = 0;
   private writes: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private destroyed = false;
+  private saving: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: LogStore,
@@ -132,10 +134,11 @@ export class DurableLog {
 
   /** Writes the settled offsets and releases fully settled records. */
   async saveState(): Promise<void> {
-    if (!this.dirty) return;
+    if (!this.dirty || this.destroyed) return;
     this.dirty = false;
     const state: AckState = { low: this.low, settled: [...this.settled].sort((a, b) => a - b) };
     await putJson(this.meta, this.metaKey, state);
+    if (this.destroyed) return;
     if (this.low > this.released) {
       this.released = await this.store.deleteRecordsBefore({ topic: this.topic, partition: 0 }, this.low);
     }
@@ -154,9 +157,11 @@ export class DurableLog {
   /** Deletes the queue's log and ack state (queue.delete). */
   async destroy(): Promise<void> {
     this.closed = true;
+    this.destroyed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.writes.catch(() => undefined);
+    await this.saving;
     await this.store.deleteTopic(this.topic);
     await this.meta.delete(this.metaKey);
   }
