@@ -19,7 +19,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('S3 outages', () => {
   it('server stopped mid-write and restarted: in-flight appends ride it out and nothing acknowledged is lost', async () => {
-    const options = testOptions(server, { retry: { attempts: 30, baseDelayMs: 50, maxDelayMs: 300 } });
+    const options = testOptions(server, { retry: { attempts: 100, baseDelayMs: 50, maxDelayMs: 300 } });
     const storage = await openStorage(options);
     await storage.logStore.createTopic('f');
     const acked: string[] = [];
@@ -71,7 +71,7 @@ describe('S3 outages', () => {
 
     await server.restart();
     let after: number | undefined;
-    for (let i = 0; i < 100 && after === undefined; i++) {
+    for (let i = 0; i < 300 && after === undefined; i++) {
       after = await storage.logStore.append(tp, [rec('after')]).then(
         (r) => r.baseOffset,
         () => undefined,

@@ -75,7 +75,10 @@ describe('fencing', () => {
     await new Promise((r) => setTimeout(r, 150));
     const b = await openStorage(options); // takes over while A is mid-stream
     const runB = writer(b.logStore, 'b');
-    await new Promise((r) => setTimeout(r, 150));
+    // Run until both of A's writers have been refused and B has written a few (bounded wait).
+    for (let i = 0; i < 500 && (refusals.length < 2 || acked.filter((v) => v.startsWith('b')).length < 5); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     stop = true;
     await Promise.all([runA, runB]);
     expect(a.engine.isFenced).toBe(true);
