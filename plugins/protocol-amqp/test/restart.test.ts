@@ -44,7 +44,7 @@ describe('durability on storage-file', () => {
       const m = await ch.get('orders.eu', { noAck: true });
       if (!m) break;
       bodies.push(m.content.toString());
-      expect(m.fields).toMatchObject({ exchange: 'orders' });
+      expect(m.fields).toMatchObject({ exchange: 'orders', redelivered: true });
       expect(m.properties).toMatchObject({ deliveryMode: 2, messageId: `m${m.content.toString().slice(1)}` });
     }
     expect(bodies).toEqual(['p2', 'p3', 'p4']);

@@ -615,7 +615,8 @@ function fromRecord(r: StoredRecord): Entry {
     message,
     exchange: String(headers[AmqpHeaders.exchange] ?? ''),
     routingKey: String(headers[AmqpHeaders.routingKey] ?? ''),
-    redelivered: false,
+    // It may have been delivered before the restart: say so (the flag means "may have been").
+    redelivered: true,
     offset: r.offset,
   };
   if (expiresAt !== undefined) e.expiresAt = expiresAt;
