@@ -7,7 +7,7 @@ import { capMemory } from './memory-limit.js';
 import { type WasmModule, wasmApi } from './wasm-api.js';
 
 /** Bumped when the transpile options below change, so old cache entries are not reused. */
-const CACHE_FORMAT = 'jco-transpile-0.15.0-v1';
+const CACHE_FORMAT = 'jco-transpile-0.15.0-v2';
 
 /** A transpiled component on disk. */
 export interface TranspiledComponent {
@@ -60,7 +60,9 @@ export async function transpileCached(component: Uint8Array, sha256: string, cac
   try {
     // The directory is outside any package: mark the generated code as an ES module.
     await writeFile(join(tmp, 'package.json'), '{"type":"module"}\n');
-    for (const [name, bytes] of Object.entries(result.files)) await writeFile(join(tmp, name), bytes);
+    for (const [name, bytes] of Object.entries(result.files)) {
+      await writeFile(join(tmp, name), name === 'filter.js' ? hoistDebugCheck(bytes) : bytes);
+    }
     try {
       await rename(tmp, dir);
     } catch (err) {
@@ -89,6 +91,25 @@ export async function compileCoreModules(t: TranspiledComponent, maxPages: numbe
     out[name] = await wasmApi.compile(capMemory(bytes, maxPages));
   }
   return out;
+}
+
+const DEBUG_LOG = `const _debugLog = (...args) => {
+    if (!globalThis?.process?.env?.JCO_DEBUG) { return; }
+    console.debug(...args);
+  };`;
+
+/**
+ * jco's generated glue reads `process.env.JCO_DEBUG` on every internal step of every call (dozens
+ * per batch; an environment read is a C++ call). Decide it once at load instead. Left unchanged
+ * when the generated code does not have that exact shape.
+ */
+function hoistDebugCheck(bytes: Uint8Array): Uint8Array | string {
+  const code = Buffer.from(bytes).toString('utf8');
+  if (!code.includes(DEBUG_LOG)) return bytes;
+  return code.replace(
+    DEBUG_LOG,
+    'const _debugLog = globalThis?.process?.env?.JCO_DEBUG ? (...args) => console.debug(...args) : () => {};',
+  );
 }
 
 /** sha256 of bytes, lowercase hex. */

@@ -40,7 +40,7 @@ async function verdicts(name: string, build: Built): Promise<unknown[]> {
   const logger = captureLogger();
   const metrics = new PromMetrics();
   const hooks = new KernelHookBus({ logger, metrics });
-  const installed = await installFilters([{ wasm: build.path, sha256: build.sha256, name }], {
+  const installed = await installFilters([{ wasm: build.path, sha256: build.sha256, name, timeBudgetMs: 5_000 }], {
     hooks,
     logger,
     metrics,
