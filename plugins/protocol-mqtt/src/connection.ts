@@ -131,30 +131,32 @@ export class Connection implements SessionLink {
   }
 
   /**
-   * Writes encoded bytes (and a payload kept apart, for PUBLISH). Writes made in one tick are
-   * corked together and leave in one writev, which matters for fan-out (many small PUBLISH per
-   * socket per tick). Deliveries pause once a quarter MiB waits in the socket.
+   * Writes encoded bytes (and a payload kept apart, for PUBLISH). Bytes written in one tick are
+   * gathered and handed to the socket as one buffer on the next tick, which matters for fan-out
+   * (many small PUBLISH per socket per tick). Deliveries pause once a quarter MiB is waiting.
    */
   private writeBytes(buf: Buffer, payload?: Buffer): boolean {
     if (this.state === 'closed') return false;
     const size = payload ? buf.length + payload.length : buf.length;
     if (this.clientMaxPacket > 0 && size > this.clientMaxPacket) return false;
     this.server.countBytesOut(size);
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(this.uncork);
-    }
-    this.socket.write(buf);
-    if (payload && payload.length > 0) this.socket.write(payload);
-    if (this.socket.writableLength > SOCKET_HIGH_WATER) this.congested = true;
+    if (this.pending.length === 0) process.nextTick(this.flush);
+    this.pending.push(buf);
+    if (payload && payload.length > 0) this.pending.push(payload);
+    this.pendingBytes += size;
+    if (this.pendingBytes + this.socket.writableLength > SOCKET_HIGH_WATER) this.congested = true;
     return true;
   }
 
-  private corked = false;
-  private readonly uncork = () => {
-    this.corked = false;
-    this.socket.uncork();
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  /** Hands the gathered bytes to the socket in one write (one syscall, no writev of thousands of pieces). */
+  private readonly flush = () => {
+    if (this.pending.length === 0) return;
+    const out = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (!this.socket.destroyed) this.socket.write(out);
   };
 
   /** SessionLink: writes an outgoing PUBLISH for a queued or in-flight message. */
@@ -246,6 +248,7 @@ export class Connection implements SessionLink {
       }
     }
     this.state = 'closed';
+    this.flush();
     this.socket.end();
     const t = setTimeout(() => this.socket.destroy(), 1000);
     t.unref();
@@ -307,7 +310,14 @@ export class Connection implements SessionLink {
       this.parser.parse(chunk);
     } catch (err) {
       this.fail(err);
+      return;
     }
+    if (this.server.pressure && this.state === 'open') this.server.holdPublisher(this);
+  }
+
+  /** Reads again after a publisher hold, unless the packet line itself is held. */
+  resumeReading(): void {
+    if (!this.busy && this.state !== 'closed') this.socket.resume();
   }
 
   private onPacket(p: Packet): void {
@@ -374,8 +384,10 @@ export class Connection implements SessionLink {
   }
 
   private onDrain(): void {
+    const was = this.congested;
     this.congested = false;
     if (this.state === 'open') this.session?.pump();
+    if (was) this.server.releasePublishers();
   }
 
   private armKeepAlive(ms: number): void {

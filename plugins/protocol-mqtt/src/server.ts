@@ -23,6 +23,9 @@ import { SessionPersistence } from './session/persistence.js';
 import { Session, type SessionEnv } from './session/session.js';
 import { type Will, WillScheduler } from './will.js';
 
+/** Longest a publisher waits for congested subscribers before reading again. */
+const PRESSURE_MAX_MS = 20;
+
 /** Session Expiry Interval meaning "never expires" (§3.1.2.11.2). */
 export const NEVER_EXPIRES = 0xffffffff;
 
@@ -55,6 +58,14 @@ export class MqttServer {
   readonly stats: MqttStats;
   readonly version: string;
   stopping = false;
+  /**
+   * Set when a delivery found a subscriber's socket congested; the publishing connection then
+   * pauses reading until a subscriber drains (or a short timeout), so a fast fan-in waits for the
+   * subscriber instead of reading everything only to drop it.
+   */
+  pressure = false;
+  private readonly paused = new Set<Connection>();
+  private pauseTimer?: NodeJS.Timeout;
   private readonly env: SessionEnv;
   private readonly shared: SharedRedelivery;
   private readonly expiryTimers = new Map<string, NodeJS.Timeout>();
@@ -94,6 +105,9 @@ export class MqttServer {
       persistence: this.persistence,
       clock: this.clock,
       dropped: (session, o, reason) => this.dropped(session, o, reason),
+      congested: () => {
+        this.pressure = true;
+      },
     };
     this.flushTimer = setInterval(() => this.flushMetrics(), 1000);
     this.flushTimer.unref();
@@ -189,6 +203,7 @@ export class MqttServer {
   /** Called once per connection when its socket is gone. */
   connectionClosed(conn: Connection): void {
     this.connections.delete(conn);
+    this.paused.delete(conn);
     const s = conn.session;
     if (!s || s.link !== conn) return;
     this.stats.connected--;
@@ -252,6 +267,27 @@ export class MqttServer {
     return this.afterPublish(outcome);
   }
 
+  /** A publisher whose messages met a congested subscriber stops reading for a while. */
+  holdPublisher(conn: Connection): void {
+    this.pressure = false;
+    this.paused.add(conn);
+    conn.socket.pause();
+    if (!this.pauseTimer) {
+      this.pauseTimer = setTimeout(() => this.releasePublishers(), PRESSURE_MAX_MS);
+      this.pauseTimer.unref();
+    }
+  }
+
+  /** A subscriber drained (or the wait ran out): paused publishers read again. */
+  releasePublishers(): void {
+    if (this.pauseTimer) clearTimeout(this.pauseTimer);
+    this.pauseTimer = undefined;
+    if (this.paused.size === 0) return;
+    const conns = [...this.paused];
+    this.paused.clear();
+    for (const c of conns) c.resumeReading();
+  }
+
   countIn(): void {
     this.stats.received++;
   }
@@ -277,6 +313,7 @@ export class MqttServer {
     this.stopping = true;
     for (const conn of [...this.connections]) conn.close('shutdown', RC.serverShuttingDown, 'broker shutting down');
     this.wills.clear();
+    this.releasePublishers();
     for (const t of this.expiryTimers.values()) this.clock.clearTimeout(t);
     this.expiryTimers.clear();
     clearInterval(this.flushTimer);

@@ -95,13 +95,7 @@ function sendRetained(conn: Connection, s: Session, sub: SubRecord, existed: boo
   if (sub.rh === 2 || (sub.rh === 1 && existed)) return;
   for (const m of server.retained.match(sub.filter)) {
     const published = m.qos ?? 0;
-    const o = {
-      message: m,
-      qos: Math.min(published, sub.qos) as 0 | 1 | 2,
-      retain: true,
-      subIds: sub.subId ? [sub.subId] : undefined,
-    };
-    s.offer(o);
+    s.offer(outbound(m, Math.min(published, sub.qos) as 0 | 1 | 2, true, sub.subId ? [sub.subId] : undefined));
   }
 }
 

@@ -10,6 +10,8 @@ export interface SessionEnv {
   readonly clock: Clock;
   /** Counts and reports a message the session had to drop. */
   dropped(session: Session, o: Outbound, reason: string): void;
+  /** An online session started queueing because its socket is congested (publishers may slow down). */
+  congested(session: Session): void;
 }
 
 /** The live connection currently bound to a session. */
@@ -104,6 +106,9 @@ export class Session implements Subscriber {
     if (this.queue.length === 0 && this.link.writable && (o.qos === 0 || this.inflight.size < this.link.window)) {
       this.send(o);
     } else {
+      // A subscriber that is merely behind (queue not half full) asks publishers to wait for it;
+      // one that stays behind fills its queue and drops instead of holding everyone up.
+      if (!this.link.writable && this.queue.length < this.env.options.maxQueuedMessages / 2) this.env.congested(this);
       this.enqueue(o);
     }
   }
