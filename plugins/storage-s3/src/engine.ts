@@ -94,6 +94,13 @@ export class S3Engine {
       return;
     } catch (err) {
       const status = statusOf(err);
+      if ((err as Error).name === 'CredentialsProviderError') {
+        throw new PluginStartError(
+          'credentials',
+          `no AWS credentials found for bucket "${bucket}" (${(err as Error).message})`,
+          'set options.credentials (accessKeyId, secretAccessKey), or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a profile or an instance role',
+        );
+      }
       if (status === 403 || status === 401) {
         throw new PluginStartError(
           'credentials',

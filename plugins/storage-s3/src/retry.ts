@@ -11,6 +11,9 @@ export function statusOf(err: unknown): number | undefined {
   return (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
 }
 
+/** Local failures that another attempt cannot fix. */
+const FINAL_LOCAL = new Set(['AbortError', 'CredentialsProviderError']);
+
 const THROTTLING = new Set([
   'SlowDown',
   'Throttling',
@@ -26,7 +29,7 @@ const THROTTLING = new Set([
  */
 export function isTransient(err: unknown): boolean {
   const status = statusOf(err);
-  if (status === undefined) return (err as Error)?.name !== 'AbortError';
+  if (status === undefined) return !FINAL_LOCAL.has((err as Error)?.name);
   if (status >= 500 || status === 429) return true;
   return THROTTLING.has((err as Error).name);
 }

@@ -123,6 +123,24 @@ describe('start-up refusals', () => {
     expect((err as Error).message).toMatch(/rejected the credentials for bucket "robustmq-test".*fix: set options.credentials/);
   });
 
+  it('no credentials anywhere: refuses to start at once, naming the credentials option', async () => {
+    const saved = { ...process.env };
+    for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE']) delete process.env[k];
+    Object.assign(process.env, {
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials',
+      AWS_CONFIG_FILE: '/nonexistent/config',
+    });
+    try {
+      const err = await openStorage({ ...testOptions(server), credentials: undefined }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(PluginStartError);
+      expect((err as PluginStartError).field).toBe('credentials');
+      expect((err as Error).message).toMatch(/no AWS credentials found/);
+    } finally {
+      process.env = saved;
+    }
+  });
+
   it('missing bucket: refuses unless createBucket is set, then creates it', async () => {
     const bucket = `missing-${Date.now()}`;
     const err = await openStorage(testOptions(server, { bucket, createBucket: false })).catch((e: unknown) => e);
