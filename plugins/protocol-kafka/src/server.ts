@@ -21,6 +21,7 @@ import { Connection, type HandlerResult } from './connection.js';
 import { GroupCoordinator } from './groups/coordinator.js';
 import { OffsetStore } from './groups/offsets.js';
 import { handleCreatePartitions, handleCreateTopics, handleDeleteTopics, handleDescribeConfigs } from './handlers/admin.js';
+import { handleAlterConfigs, handleIncrementalAlterConfigs } from './handlers/alter-configs.js';
 import { handleFetch } from './handlers/fetch.js';
 import {
   handleDeleteGroups,
@@ -60,6 +61,8 @@ const HANDLERS: Record<number, Handler> = {
   [ApiKey.DeleteTopics]: handleDeleteTopics,
   [ApiKey.CreatePartitions]: handleCreatePartitions,
   [ApiKey.DescribeConfigs]: handleDescribeConfigs,
+  [ApiKey.AlterConfigs]: handleAlterConfigs,
+  [ApiKey.IncrementalAlterConfigs]: handleIncrementalAlterConfigs,
   [ApiKey.InitProducerId]: handleInitProducerId,
   [ApiKey.FindCoordinator]: handleFindCoordinator,
   [ApiKey.JoinGroup]: handleJoinGroup,

@@ -26,6 +26,23 @@ describe('kafkajs: admin, produce, consume', () => {
       const cfg = await admin.describeConfigs({ resources: [{ type: 2, name: 'admin-t1' }], includeSynonyms: false });
       const retention = cfg.resources[0].configEntries.find((e) => e.configName === 'retention.ms');
       expect(retention?.configValue).toBe('60000');
+      await admin.alterConfigs({
+        validateOnly: false,
+        resources: [
+          {
+            type: 2,
+            name: 'admin-t1',
+            configEntries: [
+              { name: 'retention.ms', value: '120000' },
+              { name: 'cleanup.policy', value: 'compact' },
+            ],
+          },
+        ],
+      });
+      const altered = await admin.describeConfigs({ resources: [{ type: 2, name: 'admin-t1' }], includeSynonyms: false });
+      const entries = Object.fromEntries(altered.resources[0].configEntries.map((e) => [e.configName, e.configValue]));
+      expect(entries).toMatchObject({ 'retention.ms': '120000', 'cleanup.policy': 'compact' });
+      expect(await b.broker.logStore.describeTopic('admin-t1')).toMatchObject({ retentionMs: 120000, cleanupPolicy: 'compact' });
       await admin.createPartitions({ topicPartitions: [{ topic: 'admin-t1', count: 5 }] });
       const md2 = await admin.fetchTopicMetadata({ topics: ['admin-t1'] });
       expect(md2.topics[0].partitions).toHaveLength(5);

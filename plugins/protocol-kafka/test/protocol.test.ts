@@ -162,4 +162,24 @@ describe('protocol: versions, errors, malformed frames, idempotence', () => {
     await producer.disconnect();
     c.close();
   });
+
+  it('IncrementalAlterConfigs sets and deletes topic configs; broker configs are refused', async () => {
+    const c = await RawClient.open(b.port);
+    const alter = (configs: Array<{ name: string; configOperation: number; value: string | null }>, resourceType = 2) =>
+      c.request(ApiKey.IncrementalAlterConfigs, 1, {
+        resources: [{ resourceType, resourceName: resourceType === 2 ? 'raw' : '0', configs }],
+        validateOnly: false,
+      }) as Promise<{ responses: Array<{ errorCode: number }> }>;
+    expect((await alter([{ name: 'retention.ms', configOperation: 0, value: '5000' }])).responses[0].errorCode).toBe(0);
+    expect(await b.broker.logStore.describeTopic('raw')).toMatchObject({ retentionMs: 5000 });
+    expect((await alter([{ name: 'retention.ms', configOperation: 1, value: null }])).responses[0].errorCode).toBe(0);
+    expect((await b.broker.logStore.describeTopic('raw'))?.retentionMs).toBeUndefined();
+    expect((await alter([{ name: 'retention.ms', configOperation: 0, value: 'soon' }])).responses[0].errorCode).toBe(
+      ErrorCode.INVALID_CONFIG,
+    );
+    expect((await alter([{ name: 'num.partitions', configOperation: 0, value: '3' }], 4)).responses[0].errorCode).toBe(
+      ErrorCode.INVALID_REQUEST,
+    );
+    c.close();
+  });
 });

@@ -91,3 +91,30 @@ export const DescribeConfigsResponse = [
     ]),
   ]),
 ];
+
+export const AlterConfigsRequest = [
+  a('resources', [
+    f('resourceType', 'int8'),
+    f('resourceName', 'string'),
+    a('configs', [f('name', 'string'), f('value', 'string', '0+', { nullable: '0+' })]),
+  ]),
+  f('validateOnly', 'bool'),
+];
+export const IncrementalAlterConfigsRequest = [
+  a('resources', [
+    f('resourceType', 'int8'),
+    f('resourceName', 'string'),
+    a('configs', [f('name', 'string'), f('configOperation', 'int8'), f('value', 'string', '0+', { nullable: '0+' })]),
+  ]),
+  f('validateOnly', 'bool'),
+];
+/** AlterConfigs and IncrementalAlterConfigs share the response layout. */
+export const AlterConfigsResponse = [
+  f('throttleTimeMs', 'int32'),
+  a('responses', [
+    f('errorCode', 'int16'),
+    f('errorMessage', 'string', '0+', { nullable: '0+' }),
+    f('resourceType', 'int8'),
+    f('resourceName', 'string'),
+  ]),
+];

@@ -52,9 +52,11 @@ export const API_SPECS: readonly ApiSpec[] = [
   spec('DeleteTopics', 0, 6, 4, admin.DeleteTopicsRequest, admin.DeleteTopicsResponse),
   spec('InitProducerId', 0, 4, 2, data.InitProducerIdRequest, data.InitProducerIdResponse),
   spec('DescribeConfigs', 0, 4, 4, admin.DescribeConfigsRequest, admin.DescribeConfigsResponse),
+  spec('AlterConfigs', 0, 2, 2, admin.AlterConfigsRequest, admin.AlterConfigsResponse),
   spec('SaslAuthenticate', 0, 2, 2, sasl.SaslAuthenticateRequest, sasl.SaslAuthenticateResponse),
   spec('CreatePartitions', 0, 3, 2, admin.CreatePartitionsRequest, admin.CreatePartitionsResponse),
   spec('DeleteGroups', 0, 2, 2, group.DeleteGroupsRequest, group.DeleteGroupsResponse),
+  spec('IncrementalAlterConfigs', 0, 1, 1, admin.IncrementalAlterConfigsRequest, admin.AlterConfigsResponse),
 ];
 
 export const API_BY_KEY: ReadonlyMap<number, ApiSpec> = new Map(API_SPECS.map((s) => [s.key, s]));
