@@ -14,7 +14,7 @@
  * Environment: BENCH_AMQP_MESSAGES (default 30000) messages per row, BENCH_AMQP_REPEATS (default 2) runs
  * per row and broker (best reported).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -136,6 +136,8 @@ async function startRabbitMQ(dir: string): Promise<Broker | undefined> {
       } catch {
         // already gone
       }
+      // epmd daemonizes out of the process group: ask the one on our port to exit.
+      spawnSync('epmd', ['-port', String(epmd), '-kill'], { stdio: 'ignore', env });
     },
   };
 }

@@ -14,7 +14,9 @@
 
 /** Percent-encodes the characters that have a meaning in router topics. */
 export function encodeLevel(s: string): string {
-  return /[%/+#]/.test(s) ? s.replace(/[%/+#]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`) : s;
+  return /[%/+#\u0000]/.test(s)
+    ? s.replace(/[%/+#\u0000]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)
+    : s;
 }
 
 /** `a.b/c` → `a/b.c` (the RabbitMQ MQTT-plugin mapping, its own inverse). */
@@ -46,7 +48,7 @@ export function exchangePrefix(vhost: string, exchange: string): string {
 export function publishTopic(prefix: string, bridge: boolean, type: ExchangeType, routingKey: string): string {
   if (bridge) return swapSeparators(routingKey);
   if (type === 'topic') {
-    if (!/[%/+#]/.test(routingKey)) return `${prefix}/${routingKey.replaceAll('.', '/')}`;
+    if (!/[%/+#\u0000]/.test(routingKey)) return `${prefix}/${routingKey.replaceAll('.', '/')}`;
     return `${prefix}/${routingKey.split('.').map(encodeLevel).join('/')}`;
   }
   return `${prefix}/${encodeLevel(routingKey)}`;
