@@ -116,3 +116,25 @@ describe('topic names and configs', () => {
     expect(back).toContainEqual({ name: 'retention.bytes', value: '-1', isDefault: true });
   });
 });
+
+describe('README', () => {
+  it('lists exactly the advertised API keys and version ranges', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { API_SPECS } = await import('../src/protocol/apis.js');
+    const text = await readFile(new URL('../README.md', import.meta.url), 'utf8');
+    const rows = [...text.matchAll(/^\|\s*(\d+)\s*\|\s*(\w+)\s*\|\s*([\d–]+)\s*\|\s*(\S+)\s*\|$/gm)].map((m) =>
+      m.slice(1, 5).join(' '),
+    );
+    const expected = [...API_SPECS]
+      .sort((x, y) => x.key - y.key)
+      .map((s) =>
+        [
+          s.key,
+          s.name,
+          s.minVersion === s.maxVersion ? s.minVersion : `${s.minVersion}–${s.maxVersion}`,
+          Number.isFinite(s.flexibleFrom) ? `${s.flexibleFrom}+` : 'none',
+        ].join(' '),
+      );
+    expect(rows).toEqual(expected);
+  });
+});
