@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve, sep } from 'node:path';
 import { z } from 'zod';
 
 /** The fields of a registry.json entry of kind `filter` this module reads. */
@@ -45,6 +45,15 @@ export async function readRegistryFilters(registryPath: string): Promise<Registr
   return out;
 }
 
+/** `examples/filters/redact/build/filter.wasm` → `redact`; `x/no-debug.wasm` → `no-debug`. */
+function nameFromPath(path: string): string {
+  const file = basename(path, '.wasm');
+  if (file !== 'filter') return file;
+  const parts = path.split(sep);
+  for (let i = parts.length - 2; i >= 0; i--) if (parts[i] && parts[i] !== 'build' && parts[i] !== 'dist') return parts[i];
+  return file;
+}
+
 /** Where a filter entry's `wasm` points: a registry name or a file path. */
 export function resolveWasm(
   wasm: string,
@@ -60,12 +69,6 @@ export function resolveWasm(
     path,
     expected: byPath?.sha256,
     source: 'registry.json',
-    name:
-      byPath?.name ??
-      path
-        .split('/')
-        .slice(-3)
-        .join('/')
-        .replace(/\.wasm$/, ''),
+    name: byPath?.name ?? nameFromPath(path),
   };
 }

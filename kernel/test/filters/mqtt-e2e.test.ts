@@ -53,16 +53,17 @@ beforeAll(async () => {
       plugins: { 'protocol-mqtt': { options: { port: 0, sysInterval: 0 } } },
     },
   });
+  const entries: FilterEntryInput[] = [
+    { wasm: 'drop-debug', topics: ['logs/#'] },
+    { wasm: 'route-by-field', topics: ['ingest/#'], config: '{"field":"site","prefix":"sites"}' },
+    { wasm: 'redact', topics: ['users/#'] },
+    { wasm: 'trap', topics: ['trap/#'], failurePolicy: 'drop' },
+    { wasm: 'loop', topics: ['loop/#'], failurePolicy: 'drop', timeBudgetMs: 1000 },
+    { wasm: 'read-file', topics: ['files/#'], config: 'etc/hostname', failurePolicy: 'pass' },
+  ];
   filters = await installFilters(
-    [
-      { wasm: 'drop-debug', topics: ['logs/#'] },
-      { wasm: 'route-by-field', topics: ['ingest/#'], config: '{"field":"site","prefix":"sites"}' },
-      { wasm: 'redact', topics: ['users/#'] },
-      { wasm: 'trap', topics: ['trap/#'], failurePolicy: 'drop' },
-      { wasm: 'loop', topics: ['loop/#'], failurePolicy: 'drop', timeBudgetMs: 1000 },
-      { wasm: 'read-file', topics: ['files/#'], config: 'etc/hostname', failurePolicy: 'pass' },
-      // Entries without a time budget get a generous one: the shared test machines can be very loaded.
-    ].map((e): FilterEntryInput => ({ timeBudgetMs: 5_000, ...e })),
+    // Entries without a time budget get a generous one: the shared test machines can be very loaded.
+    entries.map((e) => ({ timeBudgetMs: 5_000, ...e })),
     { hooks: broker.hooks, logger: broker.logger, metrics: broker.metrics, registryPath, cacheDir: join(tmp, 'cache') },
   );
   const port = broker.endpoints('protocol-mqtt').tcp;
