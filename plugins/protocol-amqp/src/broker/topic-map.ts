@@ -12,11 +12,20 @@
  *   subscribe to a wider filter and the destination checks the binding itself ({@link Binding.post}).
  */
 
+/** Characters with a meaning in router topics (NUL is refused by the router). */
+const SPECIAL = new Set(['%', '/', '+', '#', String.fromCharCode(0)]);
+
+function hasSpecial(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (SPECIAL.has(s[i])) return true;
+  return false;
+}
+
 /** Percent-encodes the characters that have a meaning in router topics. */
 export function encodeLevel(s: string): string {
-  return /[%/+#\u0000]/.test(s)
-    ? s.replace(/[%/+#\u0000]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)
-    : s;
+  if (!hasSpecial(s)) return s;
+  let out = '';
+  for (const c of s) out += SPECIAL.has(c) ? `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}` : c;
+  return out;
 }
 
 /** `a.b/c` → `a/b.c` (the RabbitMQ MQTT-plugin mapping, its own inverse). */
@@ -48,7 +57,7 @@ export function exchangePrefix(vhost: string, exchange: string): string {
 export function publishTopic(prefix: string, bridge: boolean, type: ExchangeType, routingKey: string): string {
   if (bridge) return swapSeparators(routingKey);
   if (type === 'topic') {
-    if (!/[%/+#\u0000]/.test(routingKey)) return `${prefix}/${routingKey.replaceAll('.', '/')}`;
+    if (!hasSpecial(routingKey)) return `${prefix}/${routingKey.replaceAll('.', '/')}`;
     return `${prefix}/${routingKey.split('.').map(encodeLevel).join('/')}`;
   }
   return `${prefix}/${encodeLevel(routingKey)}`;
