@@ -50,6 +50,18 @@ describe('librdkafka clients: kcat and python3-confluent-kafka', () => {
     expect(md.topics.map((t) => t.topic)).toEqual(expect.arrayContaining(['kcat-none', 'kcat-zstd']));
   });
 
+  it('kcat consumes in a balanced consumer group and commits its offsets', async () => {
+    const lines = Array.from({ length: 12 }, (_, i) => `g-${i}`);
+    await kcat(['-b', b.bootstrap, '-P', '-t', 'kcat-group'], `${lines.join('\n')}\n`);
+    const out = await kcat(['-b', b.bootstrap, '-G', 'kcat-g', '-o', 'beginning', '-c', '12', '-q', '-f', '%s\\n', 'kcat-group']);
+    expect(out.trim().split('\n').sort()).toEqual([...lines].sort());
+    const admin = b.kafka().admin();
+    await admin.connect();
+    const offsets = await admin.fetchOffsets({ groupId: 'kcat-g', topics: ['kcat-group'] });
+    await admin.disconnect();
+    expect(offsets[0].partitions.reduce((n, p) => n + Number(p.offset), 0)).toBe(12);
+  });
+
   it('python3-confluent-kafka creates a topic, produces idempotently with zstd and consumes in a group', async () => {
     const { stdout } = await run(
       '/usr/bin/python3',
