@@ -334,13 +334,36 @@ export class FileLogStore implements LogStore {
     }
   }
 
-  /** Deletes segments past retention in every partition (also run on a timer). */
+  /**
+   * Deletes segments past retention in every partition and compacts the partitions of compacted
+   * topics (also run on a timer). Returns the segments deleted.
+   */
   async applyRetention(): Promise<number> {
     let deleted = 0;
     for (const state of [...this.topics.values()]) {
       for (const p of state.partitions) deleted += await p.applyRetention(this.now());
     }
+    await this.compact();
     return deleted;
+  }
+
+  /** Compacts by key every partition of topics with `cleanupPolicy: 'compact'`; returns the records removed. */
+  async compact(): Promise<number> {
+    let removed = 0;
+    for (const state of [...this.topics.values()]) {
+      if (state.config.cleanupPolicy !== 'compact') continue;
+      for (const p of state.partitions) {
+        try {
+          removed += await p.compact();
+        } catch (err) {
+          this.opts.logger.error(
+            { partition: `${state.name}-${p.tp.partition}`, err: (err as Error).message },
+            'storage-file: compaction failed',
+          );
+        }
+      }
+    }
+    return removed;
   }
 
   /** Segment layout of a partition (tests, diagnostics). */

@@ -28,7 +28,16 @@ import {
   type TopicPartition,
 } from '@robustmq/sdk';
 import { type StorageFs, toStorageError, writeFully } from './fs.js';
-import { LOG_START_FILE, parseSegmentFile, TRASH_PREFIX } from './paths.js';
+import {
+  CLEANED_SUFFIX,
+  COMPACTED_FILE,
+  indexFile,
+  LOG_START_FILE,
+  parseSegmentFile,
+  segmentFile,
+  TRASH_PREFIX,
+  timeIndexFile,
+} from './paths.js';
 import { Segment } from './segment.js';
 
 export type FsyncPolicy = 'always' | 'interval' | 'never';
@@ -75,6 +84,12 @@ export class PartitionLog {
   /** Set when a failed round could not be truncated away; retried before the next write. */
   private truncateTo: number | undefined;
   private closedError: StorageError | undefined;
+  /** Offsets may have gaps: compaction ran on this partition (marker file present). */
+  private allowGaps = false;
+  /** Retention, record deletion and compaction run one at a time. */
+  private maintenance: Promise<unknown> = Promise.resolve();
+  /** Base offset of the newest sealed segment the last compaction pass covered. */
+  private compactedThrough = -1;
   /** Set by retention to roll an expired active segment at the writer's next round. */
   private rollRequested = false;
   /** Background sealing of rolled segments, in roll order. */
@@ -103,7 +118,9 @@ export class PartitionLog {
     for (const name of names) {
       const base = parseSegmentFile(name);
       if (base !== undefined) bases.push(base);
-      else if (name.endsWith('.tmp') || name.startsWith(TRASH_PREFIX)) await ctx.fs.rmrf(path.join(dir, name));
+      else if (name.endsWith('.tmp') || name.endsWith(CLEANED_SUFFIX) || name.startsWith(TRASH_PREFIX)) {
+        await ctx.fs.rmrf(path.join(dir, name));
+      }
     }
     // Index files whose segment is gone (deleted by retention before a crash).
     for (const name of names) {
@@ -111,7 +128,8 @@ export class PartitionLog {
       if (m && !bases.includes(Number(m[1]))) await ctx.fs.unlink(path.join(dir, name));
     }
     bases.sort((a, b) => a - b);
-    const opts = { indexIntervalBytes: ctx.indexIntervalBytes, logger: ctx.logger };
+    log.allowGaps = await ctx.fs.exists(path.join(dir, COMPACTED_FILE));
+    const opts = { indexIntervalBytes: ctx.indexIntervalBytes, logger: ctx.logger, allowGaps: log.allowGaps };
     try {
       if (bases.length === 0) {
         log.segments.push(await Segment.create(ctx.fs, dir, 0, opts));
@@ -445,7 +463,18 @@ export class PartitionLog {
   }
 
   /** Advances the log start offset (persisted) and drops whole segments below it. */
-  async deleteRecordsBefore(offset: number): Promise<number> {
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.maintenance.then(fn);
+    this.maintenance = run.catch(() => undefined);
+    return run;
+  }
+
+  deleteRecordsBefore(offset: number): Promise<number> {
+    this.checkOpen();
+    return this.exclusive(() => this.deleteRecordsBeforeNow(offset));
+  }
+
+  private async deleteRecordsBeforeNow(offset: number): Promise<number> {
     const range = this.offsets();
     if (offset > range.highWatermark) throw new OffsetOutOfRangeError(this.tp, offset, range);
     if (offset <= this.logStartOffset) return this.logStartOffset;
@@ -470,7 +499,11 @@ export class PartitionLog {
    * retentionMs) and by size (oldest first while the rest still holds retentionBytes). The active
    * segment is never deleted. Returns how many segments went.
    */
-  async applyRetention(now: number): Promise<number> {
+  applyRetention(now: number): Promise<number> {
+    return this.exclusive(() => this.applyRetentionNow(now));
+  }
+
+  private async applyRetentionNow(now: number): Promise<number> {
     if (this.closedError) return 0;
     const { retentionMs, retentionBytes } = this.ctx.limits();
     // An active segment whose data is all past retention is rolled so that it can go too.
@@ -506,6 +539,105 @@ export class PartitionLog {
     }
   }
 
+  /**
+   * Key compaction of the sealed segments (topics with `cleanupPolicy: 'compact'`): a record is
+   * dropped when a later record in the log has the same key. Records keep their offsets (batches
+   * get gaps), batches left whole keep their bytes, records without a key and tombstones stay,
+   * and the log start offset does not move. Each rewritten segment goes to `<base>.log.cleaned`,
+   * is synced and renamed over the original; readers holding the old file keep reading it.
+   * Runs only when a segment was sealed since the last pass. Returns the records removed.
+   */
+  compact(): Promise<number> {
+    return this.exclusive(async () => {
+      await this.sealing; // sealed segments have their final index files before they are rewritten
+      const sealed = this.segments.slice(0, -1);
+      if (this.closedError || sealed.length === 0 || sealed[sealed.length - 1].baseOffset === this.compactedThrough) return 0;
+      const latest = new Map<string, number>();
+      for (const seg of this.segments.slice()) {
+        await this.eachRecordBatch(seg, (records) => {
+          for (const r of records) if (r.key) latest.set(r.key.toString('latin1'), r.offset);
+        });
+      }
+      let removed = 0;
+      for (const seg of sealed) {
+        if (this.closedError) return removed;
+        removed += await this.rewrite(seg, latest);
+      }
+      this.compactedThrough = sealed[sealed.length - 1].baseOffset;
+      return removed;
+    });
+  }
+
+  private async eachRecordBatch(
+    seg: Segment,
+    fn: (records: StoredRecord[], buf: Buffer, pos: number, header: BatchHeader) => void,
+  ): Promise<void> {
+    seg.acquire();
+    try {
+      await seg.forEachBatch(seg.size, (buf, pos, header) => fn(decodeBatchRecords(buf, pos, header), buf, pos, header));
+    } finally {
+      seg.release();
+    }
+  }
+
+  private async rewrite(seg: Segment, latest: Map<string, number>): Promise<number> {
+    const out: Buffer[] = [];
+    let removed = 0;
+    await this.eachRecordBatch(seg, (records, buf, pos, h) => {
+      const keep = records.filter((r) => r.key === null || latest.get(r.key.toString('latin1')) === r.offset);
+      removed += records.length - keep.length;
+      if (keep.length === records.length) out.push(Buffer.from(buf.subarray(pos, pos + batchSize(h))));
+      else if (keep.length > 0) {
+        out.push(
+          encodeRecordBatch(
+            keep.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp })),
+            {
+              baseOffset: h.baseOffset,
+              offsets: keep.map((r) => r.offset),
+              partitionLeaderEpoch: h.partitionLeaderEpoch,
+              producerId: h.producerId,
+              producerEpoch: h.producerEpoch,
+              baseSequence: h.baseSequence,
+            },
+          ),
+        );
+      }
+    });
+    if (removed === 0) return 0;
+    const { fs } = this.ctx;
+    const base = seg.baseOffset;
+    const logPath = path.join(this.dir, segmentFile(base));
+    if (!this.allowGaps) {
+      // Before the first rewrite lands: from now on recovery must accept offset gaps here.
+      await fs.writeFileAtomic(path.join(this.dir, COMPACTED_FILE), Buffer.from('1\n'));
+      this.allowGaps = true;
+    }
+    const cleaned = await fs.open(`${logPath}${CLEANED_SUFFIX}`, true);
+    try {
+      await cleaned.truncate(0);
+      if (out.length > 0) await writeFully(cleaned, out, 0);
+      await cleaned.datasync();
+    } finally {
+      await cleaned.close();
+    }
+    for (const name of [indexFile(base), timeIndexFile(base)]) {
+      await fs.unlink(path.join(this.dir, name)).catch(() => undefined);
+    }
+    await fs.rename(`${logPath}${CLEANED_SUFFIX}`, logPath);
+    await fs.syncDir(this.dir);
+    const fresh = await Segment.open(fs, this.dir, base, true, {
+      indexIntervalBytes: this.ctx.indexIntervalBytes,
+      logger: this.ctx.logger,
+      allowGaps: true,
+    });
+    await fresh.writeIndexes();
+    const at = this.segments.indexOf(seg);
+    if (at >= 0 && !this.closedError) this.segments[at] = fresh;
+    else await fresh.close();
+    await seg.close(); // the old file: closes once in-flight reads are done with it
+    return removed;
+  }
+
   /** Sizes for tests and metrics. */
   segmentInfo(): Array<{ baseOffset: number; size: number }> {
     return this.segments.map((s) => ({ baseOffset: s.baseOffset, size: s.size }));
@@ -523,6 +655,7 @@ export class PartitionLog {
     while (this.writing) await this.writing;
     this.closedError = error;
     await this.sealing;
+    await this.maintenance;
     for (const p of this.pending.splice(0)) p.reject(error);
     const seg = this.active;
     if (seg.dirty) await seg.file.datasync().catch(() => {});

@@ -6,6 +6,10 @@ export const LOGS_DIR = 'logs';
 export const META_DIR = 'meta';
 export const TOPIC_FILE = 'topic.json';
 export const LOG_START_FILE = 'log-start-offset';
+/** Marker in a partition directory: compaction ran, so offsets may have gaps. */
+export const COMPACTED_FILE = 'compacted';
+/** Suffix of a segment being rewritten by compaction (removed at start-up). */
+export const CLEANED_SUFFIX = '.cleaned';
 /** Directories and files renamed with this prefix are being deleted; startup removes leftovers. */
 export const TRASH_PREFIX = '.trash-';
 

@@ -8,6 +8,7 @@ import {
   BATCH_LOG_OVERHEAD,
   type BatchHeader,
   batchSize,
+  iterateBatchHeaders,
   lastOffsetOf,
   type Logger,
   RECORD_BATCH_MAGIC,
@@ -28,6 +29,8 @@ type Visit = (position: number, header: BatchHeader) => boolean | undefined;
 export interface SegmentOptions {
   indexIntervalBytes: number;
   logger: Logger;
+  /** Offsets may jump between batches (the partition was compacted). Default: contiguous. */
+  allowGaps?: boolean;
 }
 
 export class Segment {
@@ -89,7 +92,7 @@ export class Segment {
         if (loaded) return seg;
         opts.logger.info({ segment: seg.logPath }, 'storage-file: index missing or stale, rebuilding');
       }
-      await seg.recover(fileSize, opts.logger);
+      await seg.recover(fileSize, opts.logger, opts.allowGaps ?? false);
       return seg;
     } catch (err) {
       await file.close().catch(() => {});
@@ -127,14 +130,14 @@ export class Segment {
   }
 
   /** Full CRC scan from the start: rebuilds the index and truncates anything after the last valid batch. */
-  private async recover(fileSize: number, logger: Logger): Promise<void> {
+  private async recover(fileSize: number, logger: Logger, allowGaps: boolean): Promise<void> {
     const index = new SegmentIndex(this.baseOffset, this.index.intervalBytes);
     let maxTs = Number.NEGATIVE_INFINITY;
     let next = this.baseOffset;
     const end = await this.scan(0, fileSize, true, (pos, h) => {
-      // Appends are contiguous, so any other base offset (not covered by the CRC) is damage.
-      // Compaction, when it comes, must relax this to "greater than".
-      if (h.baseOffset !== next) return false;
+      // Appends are contiguous, so any other base offset (not covered by the CRC) is damage;
+      // after compaction offsets may jump forward, never back.
+      if (allowGaps ? h.baseOffset < next : h.baseOffset !== next) return false;
       index.onBatch(pos, h.baseOffset, batchSize(h), maxTs);
       if (h.maxTimestamp > maxTs) maxTs = h.maxTimestamp;
       next = lastOffsetOf(h) + 1;
@@ -238,6 +241,26 @@ export class Segment {
       return true;
     });
     return found;
+  }
+
+  /** Calls `fn` for every whole batch below `limit` bytes, in order (compaction). */
+  async forEachBatch(limit: number, fn: (buf: Buffer, pos: number, header: BatchHeader) => void): Promise<void> {
+    let pos = 0;
+    while (limit - pos >= BATCH_HEADER_SIZE) {
+      const chunk = await readAt(this.file, pos, Math.min(SCAN_CHUNK, limit - pos));
+      let next = 0;
+      for (const { pos: at, header } of iterateBatchHeaders(chunk)) {
+        fn(chunk, at, header);
+        next = at + batchSize(header);
+      }
+      if (next === 0) {
+        // A batch larger than the chunk.
+        const header = readBatchHeader(chunk, 0);
+        fn(await readAt(this.file, pos, batchSize(header)), 0, header);
+        next = batchSize(header);
+      }
+      pos += next;
+    }
   }
 
   read(position: number, length: number): Promise<Buffer> {
