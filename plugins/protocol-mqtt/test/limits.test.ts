@@ -5,6 +5,7 @@ import {
   collect,
   connackOf,
   RawClient,
+  sleep,
   startTestBroker,
   type TestBroker,
   tryConnect,
@@ -23,6 +24,8 @@ beforeAll(async () => {
     sessionExpiryMax: 100,
     publishRateLimit: 20,
     responseInformation: 'reply/',
+    maxInflight: 2,
+    maxQueuedMessages: 50,
   });
 });
 afterEach(closeClients);
@@ -123,6 +126,21 @@ describe('limits', () => {
     expect(Date.now() - started).toBeGreaterThan(1000);
   });
 
+  it('keeps at most maxInflight QoS 1 messages unacknowledged per client (3.1.1 too)', async () => {
+    const sub = await RawClient.connected(tb.port, 4);
+    sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'mif/x', qos: 1 }] });
+    await sub.next('suback');
+    const pub = await client(tb, { protocolVersion: 4 });
+    for (let i = 0; i < 5; i++) await pub.publishAsync('mif/x', String(i), { qos: 1 });
+    await waitFor(() => sub.count('publish') === 2);
+    await sleep(100);
+    expect(sub.count('publish')).toBe(2);
+    const first = await sub.next('publish');
+    sub.send({ cmd: 'puback', messageId: first.messageId });
+    await waitFor(() => sub.count('publish') === 2);
+    sub.end();
+  });
+
   it('refuses connections above maxConnections', async () => {
     await closeClients();
     const open = [];
@@ -182,4 +200,38 @@ it('disconnects 5.0 clients with 0x8B when the broker shuts down', async () => {
   await own.stop();
   expect((await c.next('disconnect')).reasonCode).toBe(0x8b);
   await c.waitClosed();
+});
+
+describe('slow subscribers', () => {
+  let slow: TestBroker;
+  beforeAll(async () => {
+    slow = await startTestBroker({ maxQueuedMessages: 50 });
+  });
+  afterAll(async () => {
+    await slow.stop();
+  });
+
+  it('bounds what a subscriber that stops reading can hold, and keeps serving the others', async () => {
+    const stuck = await RawClient.connected(slow.port, 5);
+    stuck.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'slow/x', qos: 0 }] });
+    await stuck.next('suback');
+    stuck.socket.pause();
+    const before = await slow.broker.metrics.render();
+    const dropsBefore = Number(/robustmq_messages_dropped_total\{reason="queue-full"\} (\d+)/.exec(before)?.[1] ?? 0);
+    const pub = await client(slow, { protocolVersion: 5 });
+    const payload = Buffer.alloc(8192, 1);
+    for (let i = 0; i < 4000; i++) pub.publish('slow/x', payload);
+    await pub.publishAsync('slow/x', payload, { qos: 1 });
+    const other = await client(slow, { protocolVersion: 5 });
+    const got = collect(other);
+    await other.subscribeAsync('fine/x');
+    await pub.publishAsync('fine/x', 'still served', { qos: 1 });
+    await waitFor(() => got.length === 1);
+    const after = await slow.broker.metrics.render();
+    const dropsAfter = Number(/robustmq_messages_dropped_total\{reason="queue-full"\} (\d+)/.exec(after)?.[1] ?? 0);
+    // 4000 × 8 KiB = 32 MiB published; beyond the kernel's socket buffers the broker holds at most
+    // a quarter MiB in the socket and 50 messages in the queue, and drops the rest.
+    expect(dropsAfter - dropsBefore).toBeGreaterThan(0);
+    stuck.end();
+  });
 });
