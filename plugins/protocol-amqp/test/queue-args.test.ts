@@ -103,6 +103,43 @@ describe('queue arguments', () => {
     expect(dl[0].properties.headers).toMatchObject({ keep: 'me', 'x-first-death-reason': 'rejected', 'x-first-death-queue': q });
   });
 
+  it('drops a message that would dead-letter in a cycle without rejections; a retry loop through a reject works', async () => {
+    const ch = await channel();
+    await ch.assertQueue('cyc.a', {
+      durable: false,
+      arguments: { 'x-message-ttl': 20, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'cyc.b' },
+    });
+    await ch.assertQueue('cyc.b', {
+      durable: false,
+      arguments: { 'x-message-ttl': 20, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'cyc.a' },
+    });
+    ch.sendToQueue('cyc.a', Buffer.from('loop'));
+    await sleep(200);
+    expect((await ch.checkQueue('cyc.a')).messageCount + (await ch.checkQueue('cyc.b')).messageCount).toBe(0);
+
+    await ch.assertQueue('retry.work', {
+      durable: false,
+      arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'retry.wait' },
+    });
+    await ch.assertQueue('retry.wait', {
+      durable: false,
+      arguments: { 'x-message-ttl': 20, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'retry.work' },
+    });
+    const seen: ConsumeMessage[] = [];
+    await ch.consume('retry.work', (m) => {
+      if (!m) return;
+      seen.push(m);
+      if (seen.length < 3) ch.reject(m, false);
+      else ch.ack(m);
+    });
+    ch.sendToQueue('retry.work', Buffer.from('job'));
+    await until(() => seen.length === 3);
+    const deaths3 = deaths(seen[2]);
+    expect(deaths3.find((d) => d.queue === 'retry.work')).toMatchObject({ reason: 'rejected', count: 2 });
+    expect(deaths3.find((d) => d.queue === 'retry.wait')).toMatchObject({ reason: 'expired', count: 2 });
+    for (const q of ['cyc.a', 'cyc.b', 'retry.work', 'retry.wait']) await ch.deleteQueue(q);
+  });
+
   it('x-expires deletes an unused queue', async () => {
     const ch = await channel();
     await ch.assertQueue('expiring', { durable: false, arguments: { 'x-expires': 60 } });

@@ -34,7 +34,7 @@ import { DurableLog, queueLogTopic } from './durable-log.js';
 import { Exchange, type ExchangeSpec } from './exchange.js';
 import { headersMatch, validXMatch } from './headers-match.js';
 import { AmqpHeaders, headersTable, toMessage, withHeadersTable } from './message-map.js';
-import { type Entry, Queue, type QueueOwner, type QueueSpec } from './queue.js';
+import { DEAD_LETTER_PATH, type DeadLettered, type Entry, Queue, type QueueOwner, type QueueSpec } from './queue.js';
 import { bindingFilter, type ExchangeType, swapSeparators, topicPatternMatches } from './topic-map.js';
 
 /** What one publish reached: queues, persistence to wait for before confirming, overflow refusals. */
@@ -259,6 +259,11 @@ export class AmqpBroker {
     table['x-first-death-queue'] ??= q.name;
     table['x-first-death-exchange'] ??= e.exchange;
     const m = withHeadersTable(e.message, table, dlxName, routingKey, dlx.topicFor(routingKey));
+    // Remember where it died so a queue it died in before drops it instead of cycling forever.
+    (m as DeadLettered)[DEAD_LETTER_PATH] = {
+      queues: new Set(deaths.map((d) => String(d.queue))),
+      rejected: deaths.some((d) => d.reason === 'rejected'),
+    };
     // Never re-enter the router from inside a delivery.
     queueMicrotask(() => this.routeInternal(dlx, m));
   }

@@ -52,6 +52,13 @@ export interface Consumer {
   unacked: number;
 }
 
+/**
+ * Set on dead-lettered messages (an enumerable symbol, so it survives the copies routing makes):
+ * the queues the message died in and whether any death was a rejection.
+ */
+export const DEAD_LETTER_PATH = Symbol('amqp.deadLetterPath');
+export type DeadLettered = Message & { [DEAD_LETTER_PATH]?: { queues: Set<string>; rejected: boolean } };
+
 export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx';
 
 /** The owner an exclusive queue belongs to. */
@@ -132,6 +139,9 @@ export class Queue implements Subscriber {
 
   deliver(d: Delivery): boolean {
     if (this.deleted || !this.inbound.accepts(d)) return true;
+    const path = (d.message as DeadLettered)[DEAD_LETTER_PATH];
+    // A dead-letter cycle without a rejection in it: RabbitMQ drops the message, so do we.
+    if (path !== undefined && !path.rejected && path.queues.has(this.name)) return true;
     const ctx = this.broker.current;
     if (ctx !== undefined) {
       if (ctx.queues.has(this)) return true; // one copy per queue, however many bindings matched
