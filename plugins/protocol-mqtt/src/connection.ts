@@ -306,6 +306,7 @@ export class Connection implements SessionLink {
       this.fail(new MqttProtocolError(code, verdict === 'too-large' ? 'packet too large' : 'bad remaining length'));
       return;
     }
+    this.server.pressure = false;
     try {
       this.parser.parse(chunk);
     } catch (err) {
