@@ -18,6 +18,11 @@ describe('durability on storage-file', () => {
     await ch.assertQueue('orders.eu', { durable: true, arguments: { 'x-max-length': 100 } });
     await ch.assertQueue('scratch', { durable: false });
     await ch.bindQueue('orders.eu', 'orders', 'eu.#');
+    // An exchange-to-exchange binding between durable exchanges, and a headers binding.
+    await ch.assertExchange('audit', 'headers', { durable: true });
+    await ch.bindExchange('audit', 'orders', '#');
+    await ch.assertQueue('audit.q', { durable: true });
+    await ch.bindQueue('audit.q', 'audit', '', { 'x-match': 'any', kind: 'audit' });
     for (let i = 0; i < 5; i++)
       ch.publish('orders', `eu.order.${i}`, Buffer.from(`p${i}`), { persistent: true, messageId: `m${i}` });
     ch.publish('orders', 'eu.transient', Buffer.from('t'), { persistent: false });
@@ -54,6 +59,13 @@ describe('durability on storage-file', () => {
       ch.publish('orders', 'eu.again', Buffer.from('again'), { persistent: true }, (e) => (e ? rej(e) : res())),
     );
     expect((await ch.checkQueue('orders.eu')).messageCount).toBe(1);
+    await new Promise<void>((res, rej) =>
+      ch.publish('orders', 'us.audited', Buffer.from('audited'), { persistent: true, headers: { kind: 'audit' } }, (e) =>
+        e ? rej(e) : res(),
+      ),
+    );
+    const audited = await ch.get('audit.q', { noAck: true });
+    expect((audited as amqp.GetMessage).content.toString()).toBe('audited');
     // The argument came back too: redeclaring with another value is inequivalent.
     const err = await ch.assertQueue('orders.eu', { durable: true }).catch((e: { code: number }) => e);
     expect((err as { code: number }).code).toBe(406);
