@@ -105,3 +105,22 @@ describe('kafkajs: group admin, offsets by timestamp, acks=0, fetch limits', () 
     expect(Math.max(...batchSizes)).toBe(1);
   });
 });
+
+describe('kafkajs: transactions are refused at once', () => {
+  let b: KafkaTestBroker;
+  beforeAll(async () => {
+    b = await startKafkaBroker();
+  });
+  afterAll(async () => {
+    await b?.stop();
+  });
+
+  it('a transactional producer fails to start with an authorization error, without retrying for long', async () => {
+    const producer = b.kafka().producer({ transactionalId: 'tx-1', idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const t0 = Date.now();
+    await expect(producer.transaction()).rejects.toThrow(/authoriz|transaction|coordinator/i);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    await producer.disconnect();
+  });
+});

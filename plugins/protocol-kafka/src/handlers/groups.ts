@@ -12,8 +12,8 @@ export function handleFindCoordinator(
 ) {
   const { host, port } = server.advertised();
   const nodeId = server.options.nodeId;
-  // Transactions (key type 1) are not supported: no coordinator for them.
-  const errorCode = req.keyType === 0 ? 0 : ErrorCode.COORDINATOR_NOT_AVAILABLE;
+  // Transactions (key type 1) are not supported: a non-retriable error so clients fail at once.
+  const errorCode = req.keyType === 0 ? 0 : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
   const ok = errorCode === 0;
   if (version >= 4) {
     return {
