@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const SUITES = ['router', 'storage-file', 'mqtt', 'filters', 'storage-s3'];
+const SUITES = ['router', 'storage-file', 'storage-s3', 'mqtt', 'kafka', 'amqp', 'filters'];
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const selected = wanted.length > 0 ? wanted : SUITES;
