@@ -74,3 +74,15 @@ export function isUtf8(buf: Buffer): boolean {
     return false;
   }
 }
+
+/**
+ * Name of a property that appears more than once where the spec allows it once (a Protocol Error,
+ * §2.2.2.2). mqtt-packet turns repeats into arrays; only user properties may repeat.
+ */
+export function repeatedProperty(props: object | undefined): string | undefined {
+  if (!props) return undefined;
+  for (const [name, value] of Object.entries(props)) {
+    if (name !== 'userProperties' && Array.isArray(value)) return name;
+  }
+  return undefined;
+}

@@ -183,6 +183,40 @@ describe('malformed input before or in CONNECT', () => {
     await stillServes();
   });
 
+  it('answers a 5.0 CONNECT with a repeated property with CONNACK 0x82', async () => {
+    const c = await RawClient.open(tb.port, 5);
+    // Session Expiry Interval (0x11) twice.
+    c.sendRaw(v5([0x10, 24, 0, 4, 0x4d, 0x51, 0x54, 0x54, 5, 2, 0, 0, 10, 0x11, 0, 0, 0, 1, 0x11, 0, 0, 0, 2, 0, 1, 0x61]));
+    expect((await c.next('connack')).reasonCode).toBe(0x82);
+    await c.waitClosed();
+  });
+
+  it('disconnects a 5.0 PUBLISH carrying a Subscription Identifier or a wildcard Response Topic (0x82)', async () => {
+    const c = await RawClient.connected(tb.port, 5);
+    c.send({
+      cmd: 'publish',
+      topic: 'a',
+      payload: Buffer.from('x'),
+      qos: 0,
+      retain: false,
+      dup: false,
+      properties: { subscriptionIdentifier: 3 },
+    });
+    await expectClosed(c, 0x82);
+    const d = await RawClient.connected(tb.port, 5);
+    d.send({
+      cmd: 'publish',
+      topic: 'a',
+      payload: Buffer.from('x'),
+      qos: 0,
+      retain: false,
+      dup: false,
+      properties: { responseTopic: 'r/#' },
+    });
+    await expectClosed(d, 0x82);
+    await stillServes();
+  });
+
   it('counts protocol errors in a metric', async () => {
     const text = await tb.broker.metrics.render();
     expect(text).toMatch(/robustmq_mqtt_protocol_errors_total\{code="0x81"\} [1-9]/);

@@ -3,7 +3,7 @@ import { type AuthenticateRequest, type AuthenticateResult, isPromise, type Mayb
 import type { IConnackPacket, IConnectPacket } from 'mqtt-packet';
 import { type Connection, protocolError } from '../connection.js';
 import { connackCodeV3, RC } from '../errors.js';
-import { propsToHeaders } from '../properties.js';
+import { propsToHeaders, repeatedProperty } from '../properties.js';
 import { NEVER_EXPIRES } from '../server.js';
 import { topicNameProblem, utf8Problem } from '../topic.js';
 
@@ -38,6 +38,8 @@ export function handleConnect(conn: Connection, p: IConnectPacket): MaybePromise
   }
   conn.clientId = clientId;
   if (v5) {
+    const repeated = repeatedProperty(props) ?? repeatedProperty(p.will?.properties);
+    if (repeated) return refuse(conn, RC.protocolError, `${repeated} repeated`);
     if (props.receiveMaximum === 0) return refuse(conn, RC.protocolError, 'receive maximum 0');
     if (props.maximumPacketSize === 0) return refuse(conn, RC.protocolError, 'maximum packet size 0');
     conn.clientReceiveMax = props.receiveMaximum ?? 65535;

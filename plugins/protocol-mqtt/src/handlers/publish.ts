@@ -2,7 +2,7 @@ import { isPromise, type MaybePromise, type Message, type PublishOutcome } from 
 import type { IPublishPacket } from 'mqtt-packet';
 import { type Connection, protocolError } from '../connection.js';
 import { RC } from '../errors.js';
-import { isUtf8, propsToHeaders } from '../properties.js';
+import { isUtf8, propsToHeaders, repeatedProperty } from '../properties.js';
 import type { Session } from '../session/session.js';
 import { topicNameProblem } from '../topic.js';
 
@@ -17,6 +17,15 @@ export function handlePublish(conn: Connection, p: IPublishPacket): MaybePromise
   if (p.qos === 0 && p.dup) return protocolError(RC.malformedPacket, 'DUP set on a QoS 0 PUBLISH');
   if (p.qos > 0 && !p.messageId) return protocolError(RC.malformedPacket, 'packet identifier 0');
   let topic = p.topic;
+  if (v5 && props) {
+    const repeated = repeatedProperty(props);
+    if (repeated) return protocolError(RC.protocolError, `${repeated} repeated`);
+    // [MQTT-3.3.4-6] a client never sends a Subscription Identifier; [MQTT-3.3.2-14] no wildcards in a Response Topic.
+    if (props.subscriptionIdentifier !== undefined)
+      return protocolError(RC.protocolError, 'subscription identifier from a client');
+    if (props.responseTopic !== undefined && /[+#]/.test(props.responseTopic))
+      return protocolError(RC.protocolError, 'wildcard in response topic');
+  }
   if (v5 && props?.topicAlias !== undefined) {
     const alias = props.topicAlias;
     // [MQTT-3.3.2-9/10] 0 and values above our Topic Alias Maximum are errors.

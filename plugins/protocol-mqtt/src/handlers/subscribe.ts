@@ -1,6 +1,7 @@
 import { isPromise, type MaybePromise, parseSharedFilter } from '@robustmq/sdk';
 import type { ISubscribePacket, IUnsubscribePacket } from 'mqtt-packet';
 import { type Connection, protocolError } from '../connection.js';
+import { repeatedProperty } from '../properties.js';
 import { RC } from '../errors.js';
 import { outbound, type SubRecord } from '../session/outbound.js';
 import type { Session } from '../session/session.js';
@@ -11,6 +12,7 @@ export function handleSubscribe(conn: Connection, p: ISubscribePacket): MaybePro
   const opts = conn.server.options;
   const v5 = conn.version === 5;
   if (!p.messageId) return protocolError(RC.malformedPacket, 'packet identifier 0');
+  if (v5 && repeatedProperty(p.properties)) return protocolError(RC.protocolError, 'property repeated');
   const subId = p.properties?.subscriptionIdentifier;
   if (v5 && subId !== undefined) {
     if (subId === 0) return protocolError(RC.protocolError, 'subscription identifier 0');
