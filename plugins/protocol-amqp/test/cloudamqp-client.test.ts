@@ -84,4 +84,73 @@ describe('@cloudamqp/amqp-client', () => {
     const err = await ch.queue('cl.none', { passive: true }).catch((e: Error) => e);
     expect(String(err)).toMatch(/404/);
   });
+
+  it('prefetch limits unacked deliveries, reject requeues, recover redelivers, cancel stops', async () => {
+    const ch = await client.channel();
+    const q = await ch.queue('', { exclusive: true });
+    await ch.basicQos(2);
+    for (let i = 0; i < 5; i++) await q.publish(`m${i}`);
+    const got: AMQPMessage[] = [];
+    const consumer = await q.subscribe({ noAck: false }, (m) => {
+      got.push(m);
+    });
+    await until(() => got.length === 2);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(got.length).toBe(2);
+    await got[0].reject(true);
+    await until(() => got.length === 3);
+    expect(got[2].bodyToString()).toBe('m0');
+    expect(got[2].redelivered).toBe(true);
+    await ch.basicRecover(true);
+    await until(() => got.length === 5);
+    expect(got.slice(3).every((m) => m.redelivered)).toBe(true);
+    await consumer.cancel();
+    const before = got.length;
+    await q.publish('after-cancel');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(got.length).toBe(before);
+    await ch.close();
+  });
+
+  it('mandatory publishes come back through onReturn; alternate exchanges catch the rest', async () => {
+    const ch = await client.channel();
+    const returned: AMQPMessage[] = [];
+    ch.onReturn = (m) => returned.push(m);
+    await ch.basicPublish('amq.direct', 'nobody', 'lost', {}, true);
+    await until(() => returned.length === 1);
+    expect(returned[0].bodyToString()).toBe('lost');
+    expect(returned[0].replyCode).toBe(312);
+    await ch.exchangeDeclare('cl.ae', 'fanout', { durable: false });
+    await ch.exchangeDeclare('cl.main', 'direct', { durable: false }, { 'alternate-exchange': 'cl.ae' });
+    const q = await ch.queue('', { exclusive: true });
+    await q.bind('cl.ae');
+    await ch.basicPublish('cl.main', 'unbound', 'caught', {}, true);
+    await new Promise((r) => setTimeout(r, 30));
+    expect((await q.get())?.bodyToString()).toBe('caught');
+    expect(returned.length).toBe(1);
+    await ch.close();
+  });
+
+  it('dead-letters expired messages with x-death and nacks refused confirms', async () => {
+    const ch = await client.channel();
+    await ch.confirmSelect();
+    const dead = await ch.queue('', { exclusive: true });
+    const q = await ch.queue(
+      '',
+      { exclusive: true },
+      { 'x-message-ttl': 20, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': dead.name },
+    );
+    await q.publish('ttl');
+    await new Promise((r) => setTimeout(r, 100));
+    const m = await dead.get();
+    expect(m?.bodyToString()).toBe('ttl');
+    expect((m?.properties.headers?.['x-death'] as Array<{ reason: string }>)[0].reason).toBe('expired');
+    const full = await ch.queue('', { exclusive: true }, { 'x-max-length': 0, 'x-overflow': 'reject-publish' });
+    const refused = await ch.basicPublish('', full.name, 'no room').then(
+      () => 'acked',
+      () => 'nacked',
+    );
+    expect(refused).toBe('nacked');
+    await ch.close();
+  });
 });
