@@ -90,6 +90,8 @@ export class PartitionLog {
   private maintenance: Promise<unknown> = Promise.resolve();
   /** Base offset of the newest sealed segment the last compaction pass covered. */
   private compactedThrough = -1;
+  /** A segment file was created since the directory was last synced (`interval`). */
+  private dirDirty = false;
   /** Set by retention to roll an expired active segment at the writer's next round. */
   private rollRequested = false;
   /** Background sealing of rolled segments, in roll order. */
@@ -141,6 +143,15 @@ export class PartitionLog {
     } catch (err) {
       await Promise.all(log.segments.map((s) => s.close().catch(() => {})));
       throw toStorageError(err, `open partition ${log.label} in ${dir}`);
+    }
+    // Sealed segments that had to be scanned (no valid index files): sync them and write their
+    // indexes in the background, so the next start does not scan them again.
+    if (ctx.fsync !== 'never') {
+      for (const seg of log.segments.slice(0, -1)) {
+        if (seg.indexesTrusted) continue;
+        seg.dirty = true;
+        log.scheduleSeal(seg);
+      }
     }
     const last = log.active;
     // Age-based rolling counts from when this process started appending to the segment.
@@ -316,18 +327,32 @@ export class PartitionLog {
    */
   private async roll(base: number): Promise<void> {
     const old = this.active;
-    const seg = await Segment.create(this.ctx.fs, this.dir, base, {
-      indexIntervalBytes: this.ctx.indexIntervalBytes,
-      logger: this.ctx.logger,
-    });
+    // The new file's directory entry: synced now under `always`, with the next periodic sync under
+    // `interval`, left to the OS under `never`.
+    const seg = await Segment.create(
+      this.ctx.fs,
+      this.dir,
+      base,
+      { indexIntervalBytes: this.ctx.indexIntervalBytes, logger: this.ctx.logger },
+      this.ctx.fsync === 'always',
+    );
+    if (this.ctx.fsync === 'interval') this.dirDirty = true;
     seg.createdAt = this.ctx.now();
     this.segments.push(seg);
-    old.acquire();
-    this.sealing = this.sealing.then(() => this.seal(old)).finally(() => old.release());
+    this.scheduleSeal(old);
   }
 
+  private scheduleSeal(seg: Segment): void {
+    seg.acquire();
+    this.sealing = this.sealing.then(() => this.seal(seg)).finally(() => seg.release());
+  }
+
+  /**
+   * Under `never` nothing is synced, so no index files are written either: a sealed segment without
+   * them is CRC-checked on start, which keeps data the OS never flushed from being trusted.
+   */
   private async seal(seg: Segment): Promise<void> {
-    if (seg.isDeleted) return;
+    if (seg.isDeleted || this.ctx.fsync === 'never') return;
     try {
       if (seg.dirty) await seg.file.datasync();
       seg.dirty = false;
@@ -342,6 +367,15 @@ export class PartitionLog {
   async sync(): Promise<void> {
     await this.writing;
     await this.sealing;
+    if (this.dirDirty) {
+      this.dirDirty = false;
+      try {
+        await this.ctx.fs.syncDir(this.dir);
+      } catch (err) {
+        this.dirDirty = true;
+        throw toStorageError(err, `sync directory of ${this.label}`);
+      }
+    }
     const seg = this.active;
     if (!seg?.dirty) return;
     seg.dirty = false;

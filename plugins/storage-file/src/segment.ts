@@ -44,6 +44,8 @@ export class Segment {
   createdAt = Date.now();
   /** Written since the last fsync (interval/never policies). */
   dirty = false;
+  /** Opened from index files that matched the log (no scan was needed). */
+  indexesTrusted = false;
   private refs = 0;
   private deleted = false;
   private closed = false;
@@ -65,11 +67,11 @@ export class Segment {
   }
 
   /** Creates a new empty segment (and makes its directory entry durable). */
-  static async create(fs: StorageFs, dir: string, baseOffset: number, opts: SegmentOptions): Promise<Segment> {
+  static async create(fs: StorageFs, dir: string, baseOffset: number, opts: SegmentOptions, syncDir = true): Promise<Segment> {
     const file = await fs.open(path.join(dir, segmentFile(baseOffset)), true);
     try {
       await file.truncate(0);
-      await fs.syncDir(dir);
+      if (syncDir) await fs.syncDir(dir);
     } catch (err) {
       await file.close().catch(() => {});
       throw err;
@@ -89,7 +91,10 @@ export class Segment {
       const fileSize = await file.size();
       if (!recover) {
         const loaded = await seg.loadIndexes(fileSize, opts.indexIntervalBytes);
-        if (loaded) return seg;
+        if (loaded) {
+          seg.indexesTrusted = true;
+          return seg;
+        }
         opts.logger.info({ segment: seg.logPath }, 'storage-file: index missing or stale, rebuilding');
       }
       await seg.recover(fileSize, opts.logger, opts.allowGaps ?? false);

@@ -92,6 +92,27 @@ describe('storage-file log store', () => {
     expect(rebuilt.length).toBeGreaterThanOrEqual(indexes.length - 1);
   });
 
+  it('writes index files again for sealed segments that had to be scanned; under fsync never it writes none', async () => {
+    const s = await reopen({ fsync: 'never' });
+    await s.logStore.createTopic(tp.topic);
+    for (let i = 0; i < 100; i++) await s.logStore.append(tp, [{ value: Buffer.from(`n${i}`.padEnd(60, '.')) }]);
+    await s.logStore.flush();
+    const dir = partitionDir(tmp.dir);
+    const indexCount = async () => (await readdir(dir)).filter((n) => n.endsWith('.index')).length;
+    expect((await segmentFiles(tmp.dir)).length).toBeGreaterThan(2);
+    expect(await indexCount()).toBe(0); // nothing synced, so nothing may be trusted without a CRC scan
+
+    const s2 = await reopen({ fsync: 'never' });
+    expect(await values(s2)).toHaveLength(100);
+    await s2.logStore.flush();
+    expect(await indexCount()).toBe(0);
+
+    const s3 = await reopen({ fsync: 'always' });
+    await s3.logStore.flush(); // waits for the background seal of the scanned segments
+    expect(await indexCount()).toBe((await segmentFiles(tmp.dir)).length - 1);
+    expect(await values(s3)).toHaveLength(100);
+  });
+
   it('truncates a torn batch at the tail on start (torn-write test) and continues the offsets', async () => {
     const s = await reopen({ segmentBytes: 1024 * 1024 });
     await s.logStore.createTopic(tp.topic);
