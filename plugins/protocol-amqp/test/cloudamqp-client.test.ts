@@ -144,7 +144,8 @@ describe('@cloudamqp/amqp-client', () => {
     await new Promise((r) => setTimeout(r, 100));
     const m = await dead.get();
     expect(m?.bodyToString()).toBe('ttl');
-    expect((((m as AMQPMessage).properties.headers ?? {})['x-death'] as Array<{ reason: string }>)[0].reason).toBe('expired');
+    const headers: Record<string, unknown> = (m as AMQPMessage).properties.headers ?? {};
+    expect((headers['x-death'] as Array<{ reason: string }>)[0].reason).toBe('expired');
     const full = await ch.queue('', { exclusive: true }, { 'x-max-length': 0, 'x-overflow': 'reject-publish' });
     const refused = await ch.basicPublish('', full.name, 'no room').then(
       () => 'acked',
