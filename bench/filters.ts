@@ -26,6 +26,8 @@ import { type FilterEntryInput, installFilters } from '../kernel/src/filters/ind
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(here, '..');
 const WINDOW_MS = Number(process.env.BENCH_FILTERS_WINDOW_MS ?? 3000);
+/** Windows per row; the best counts (load spikes from other work only ever lower a figure). */
+const REPEATS = Number(process.env.BENCH_FILTERS_REPEATS ?? 2);
 const WARMUP_MS = 500;
 /** Publishes issued per event-loop turn, and the most in flight at once. */
 const BURST = 64;
@@ -179,10 +181,14 @@ async function mqttRow(broker: Broker, size: number): Promise<number> {
     const deadline = Date.now() + 60_000;
     while (delivered === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, WARMUP_MS * 2));
-    const before = delivered;
-    const t0 = performance.now();
-    await new Promise((r) => setTimeout(r, WINDOW_MS));
-    return ((delivered - before) * 1000) / (performance.now() - t0);
+    let best = 0;
+    for (let k = 0; k < REPEATS; k++) {
+      const before = delivered;
+      const t0 = performance.now();
+      await new Promise((r) => setTimeout(r, WINDOW_MS));
+      best = Math.max(best, ((delivered - before) * 1000) / (performance.now() - t0));
+    }
+    return best;
   } finally {
     gen.kill();
   }
@@ -235,9 +241,14 @@ async function table(kind: 'pipeline' | 'mqtt', tmp: string): Promise<string[]> 
           broker.router.attach({ id: 'bench-sub', deliver: () => ++delivered > 0 });
           broker.router.subscribe('bench-sub', 'bench/#');
           await drive(broker, size, WARMUP_MS);
-          const r = await drive(broker, size, WINDOW_MS);
-          if (delivered < r.routed) throw new Error(`subscriber got ${delivered} of ${r.routed} routed messages`);
-          rate = r.rate;
+          rate = 0;
+          let routed = 0;
+          for (let k = 0; k < REPEATS; k++) {
+            const r = await drive(broker, size, WINDOW_MS);
+            rate = Math.max(rate, r.rate);
+            routed += r.routed;
+          }
+          if (delivered < routed) throw new Error(`subscriber got ${delivered} of ${routed} routed messages`);
         } else {
           rate = await mqttRow(broker, size);
         }
@@ -245,7 +256,8 @@ async function table(kind: 'pipeline' | 'mqtt', tmp: string): Promise<string[]> 
         const cost = v.label === 'no filter' ? '–' : `${Math.round((1 - rate / none) * 100)} %`;
         const failed = await failures(broker);
         const batch = v.label.startsWith('WASM') ? await meanBatch(broker) : '–';
-        const line = `| ${v.label} | ${size === 100 ? '100 B' : '4 KiB'} | ${Math.round(rate).toLocaleString('en')} | ${cost} | ${batch} |${failed ? ` ${failed} failed calls |` : ''}`;
+        const note = failed ? ` (${failed} failed calls)` : '';
+        const line = `| ${v.label} | ${size === 100 ? '100 B' : '4 KiB'} | ${Math.round(rate).toLocaleString('en')} | ${cost} | ${batch}${note} |`;
         process.stdout.write(`${kind} ${line}\n`);
         rows.push(line);
       } finally {
@@ -288,7 +300,7 @@ export async function main(): Promise<string> {
       .loadavg()
       .map((l) => l.toFixed(1))
       .join(' / ')} (other work shares these cores).`,
-    `${WINDOW_MS} ms per row after a warm-up. Payloads are JSON, 10 % with level=debug (dropped by the filter). The WASM`,
+    `Best of ${REPEATS} windows of ${WINDOW_MS} ms per row, after a warm-up. Payloads are JSON, 10 % with level=debug (dropped by the filter). The WASM`,
     'filter is examples/filters/drop-debug (a QuickJS-built component) or drop-debug-as (AssemblyScript); the TypeScript filter applies the same rule.',
     'Cost = throughput lost against no filter in the same table. Mean batch = messages per call into the WASM filter.',
     '',
@@ -301,6 +313,20 @@ export async function main(): Promise<string> {
     '',
     ...head,
     ...pipeline,
+    '',
+    '### Reading',
+    '',
+    '- Figures move by 2-3x between runs while other work loads these two cores (see the load average);',
+    '  compare rows of one table, and repeat a run before trusting a single row.',
+    '- In-thread vs worker: in the pipeline table the in-thread filter is the faster of the two for both',
+    '  guests (no hop, no promise per message). The worker costs one postMessage round trip per batch; over',
+    '  MQTT a connection waits for the verdict on its publish before it handles the next (message order),',
+    '  so a batch holds about one message per publishing connection and throughput is bounded by',
+    '  connections / round trip. **The broker defaults to the worker** anyway: only there can a runaway',
+    '  filter be stopped (a wasm loop in the broker thread cannot be interrupted short of `vm` timeouts at',
+    '  110-190 µs per call). `isolation: in-thread` is for trusted filters.',
+    '- The guest dominates: a QuickJS-built JavaScript filter spends tens of µs per message interpreting;',
+    '  the AssemblyScript build of the same rule a few µs. jco glue adds ~3 µs per call, amortised by batches.',
     '',
   ].join('\n');
 }

@@ -41,7 +41,7 @@ export const filterEntrySchema = z
     /** What happens to messages whose filter call fails (trap, time or memory budget, crash). */
     failurePolicy: z.enum(['pass', 'drop']).default('pass'),
     /** Longest one batch call may run before the watchdog stops the filter (ms). */
-    timeBudgetMs: z.number().positive().default(500),
+    timeBudgetMs: z.number().positive().default(1000),
     /** Largest linear memory the filter may grow to (MiB). */
     memoryBudgetMb: z.number().positive().default(64),
     /** Most messages in one call into the filter. */
