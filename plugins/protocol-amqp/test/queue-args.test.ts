@@ -167,6 +167,22 @@ describe('queue arguments', () => {
     await ch1.deleteQueue('sac.q');
   });
 
+  it('x-max-priority delivers higher priorities first, FIFO within a level', async () => {
+    const ch = await channel();
+    const q = (await ch.assertQueue('', { exclusive: true, arguments: { 'x-max-priority': 5 } })).queue;
+    const sends: Array<[string, number | undefined]> = [
+      ['low-1', undefined],
+      ['high', 5],
+      ['mid-1', 3],
+      ['over', 9],
+      ['mid-2', 3],
+      ['low-2', 0],
+    ];
+    for (const [body, priority] of sends) ch.sendToQueue(q, Buffer.from(body), priority === undefined ? {} : { priority });
+    await sleep(30);
+    expect(bodies(await drain(ch, q))).toEqual(['high', 'over', 'mid-1', 'mid-2', 'low-1', 'low-2']);
+  });
+
   it('rejects invalid argument values with 406', async () => {
     for (const args of [
       { 'x-overflow': 'nope' },

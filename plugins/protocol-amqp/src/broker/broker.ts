@@ -81,6 +81,7 @@ const QUEUE_ARGS_COMPARED = [
   'x-dead-letter-exchange',
   'x-dead-letter-routing-key',
   'x-single-active-consumer',
+  'x-max-priority',
 ];
 
 const enc = encodeURIComponent;
@@ -576,6 +577,8 @@ function validateQueueArgs(spec: QueueSpec, vhost: string): void {
   if (a['x-single-active-consumer'] !== undefined && typeof a['x-single-active-consumer'] !== 'boolean') {
     throw bad('x-single-active-consumer');
   }
+  const mp = a['x-max-priority'];
+  if (mp !== undefined && !(typeof mp === 'number' && Number.isInteger(mp) && mp >= 1 && mp <= 255)) throw bad('x-max-priority');
   if (a['x-queue-type'] !== undefined && a['x-queue-type'] !== 'classic') throw bad('x-queue-type');
 }
 

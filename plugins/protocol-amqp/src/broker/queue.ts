@@ -4,6 +4,7 @@ import type { AmqpBroker } from './broker.js';
 import { Inbound } from './binding.js';
 import type { DurableLog } from './durable-log.js';
 import { AmqpHeaders } from './message-map.js';
+import { Fifo, PriorityFifo, type ReadyList } from './ready-list.js';
 import { swapSeparators } from './topic-map.js';
 
 /** Declared properties of a queue (also its durable record). */
@@ -84,8 +85,7 @@ export class Queue implements Subscriber {
   /** Messages delivered and not yet settled. */
   unackedCount = 0;
 
-  private ready: Entry[] = [];
-  private head = 0;
+  private readonly ready: ReadyList<Entry>;
   private readyBytes = 0;
   private rr = 0;
   private dispatchScheduled = false;
@@ -114,6 +114,8 @@ export class Queue implements Subscriber {
     this.maxLengthBytes = num(a['x-max-length-bytes']);
     this.overflow = (typeof a['x-overflow'] === 'string' ? a['x-overflow'] : 'drop-head') as Overflow;
     this.singleActive = a['x-single-active-consumer'] === true;
+    const maxPriority = num(a['x-max-priority']);
+    this.ready = maxPriority !== undefined && maxPriority > 0 ? new PriorityFifo<Entry>(maxPriority) : new Fifo<Entry>();
   }
 
   get name(): string {
@@ -132,7 +134,7 @@ export class Queue implements Subscriber {
 
   /** Ready messages. */
   get messageCount(): number {
-    return this.ready.length - this.head;
+    return this.ready.length;
   }
 
   // ------------------------------------------------------------------ router side
@@ -217,14 +219,8 @@ export class Queue implements Subscriber {
   }
 
   private shift(): Entry | undefined {
-    if (this.head >= this.ready.length) return undefined;
-    const e = this.ready[this.head];
-    this.ready[this.head] = undefined as unknown as Entry;
-    this.head++;
-    if (this.head > 1024 && this.head * 2 > this.ready.length) {
-      this.ready = this.ready.slice(this.head);
-      this.head = 0;
-    }
+    const e = this.ready.shift();
+    if (e === undefined) return undefined;
     this.readyBytes -= e.message.payload.length;
     return e;
   }
@@ -330,8 +326,7 @@ export class Queue implements Subscriber {
   requeue(e: Entry): void {
     if (this.deleted) return;
     e.redelivered = true;
-    if (this.head > 0) this.ready[--this.head] = e;
-    else this.ready.unshift(e);
+    this.ready.unshift(e);
     this.readyBytes += e.message.payload.length;
     this.scheduleDispatch();
   }
@@ -351,8 +346,7 @@ export class Queue implements Subscriber {
       if (!e) break;
       this.settle(e);
     }
-    this.ready = [];
-    this.head = 0;
+    this.ready.clear();
     this.readyBytes = 0;
     return n;
   }
@@ -360,7 +354,7 @@ export class Queue implements Subscriber {
   // ------------------------------------------------------------------ timers
 
   private armExpiry(): void {
-    const e = this.ready[this.head];
+    const e = this.ready.peek();
     if (e?.expiresAt === undefined) return;
     if (this.expiryTimer !== undefined && this.expiryAt <= e.expiresAt) return;
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
@@ -379,7 +373,7 @@ export class Queue implements Subscriber {
     if (this.deleted) return;
     const now = this.broker.clock.now();
     for (;;) {
-      const e = this.ready[this.head];
+      const e = this.ready.peek();
       if (e === undefined || e.expiresAt === undefined || e.expiresAt > now) break;
       this.shift();
       this.deadLetter(e, 'expired');
