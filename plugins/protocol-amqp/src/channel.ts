@@ -464,6 +464,7 @@ export class Channel implements ConsumerChannel {
         noAck: a.noAck as boolean,
         exclusive: a.exclusive as boolean,
         prefetch: this.consumerPrefetch,
+        priority: consumerPriority((a.arguments as FieldTable | undefined)?.['x-priority']),
         unacked: 0,
       };
       this.consumers.set(tag, c);
@@ -595,6 +596,12 @@ export class Channel implements ConsumerChannel {
     this.tx = undefined;
     this.pending = undefined;
   }
+}
+
+function consumerPriority(v: unknown): number {
+  if (v === undefined) return 0;
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw preconditionFailed(`invalid arg 'x-priority': ${JSON.stringify(v)}`);
+  return v;
 }
 
 function ids(err: unknown, m: { classId: number; methodId: number }): unknown {

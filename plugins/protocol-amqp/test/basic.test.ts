@@ -114,6 +114,24 @@ describe('basic publish / consume / get', () => {
     await ch2.close();
   });
 
+  it('gives messages to higher x-priority consumers first, lower ones only when those are full', async () => {
+    const hi = await channel();
+    const lo = await channel();
+    const { queue } = await hi.assertQueue('', { exclusive: true });
+    await hi.prefetch(2);
+    const h = await collect(hi, queue, { priority: 10 });
+    const l = await collect(lo, queue);
+    for (let i = 0; i < 3; i++) hi.sendToQueue(queue, Buffer.from(String(i)));
+    await until(() => h.got.length + l.got.length === 3);
+    expect([h.got.length, l.got.length]).toEqual([2, 1]);
+    hi.ack(h.got[1], true);
+    for (let i = 3; i < 5; i++) hi.sendToQueue(queue, Buffer.from(String(i)));
+    await until(() => h.got.length === 4);
+    expect(l.got.length).toBe(1);
+    await hi.close();
+    await lo.close();
+  });
+
   it('applies a global (per-channel) prefetch across consumers', async () => {
     const ch = await channel();
     const q1 = (await ch.assertQueue('', { exclusive: true })).queue;

@@ -50,6 +50,8 @@ export interface Consumer {
   exclusive: boolean;
   /** Per-consumer prefetch (0 = unlimited). */
   prefetch: number;
+  /** `x-priority` consumer argument: higher priorities get messages first. */
+  priority: number;
   unacked: number;
 }
 
@@ -251,31 +253,49 @@ export class Queue implements Subscriber {
     this.dispatchScheduled = false;
     if (this.deleted) return;
     const now = this.broker.clock.now();
-    let idle = 0;
-    while (this.messageCount > 0 && this.consumers.length > 0 && idle < this.consumers.length) {
-      const c = this.singleActive ? this.consumers[0] : this.consumers[this.rr % this.consumers.length];
-      if (!c.channel.canDeliver(c)) {
-        if (this.singleActive) break;
-        this.rr++;
-        idle++;
-        continue;
-      }
+    while (this.messageCount > 0 && this.consumers.length > 0) {
+      const c = this.pick();
+      if (c === undefined) break;
       const e = this.next(now);
       if (!e) break;
-      idle = 0;
       if (!c.noAck) {
         c.unacked++;
         this.unackedCount++;
       }
       c.channel.deliver(c, e, this);
       if (c.noAck) this.settle(e);
-      if (!this.singleActive) this.rr++;
     }
     if (this.messageCount > 0) this.armExpiry();
   }
 
+  /**
+   * The consumer for the next message: the single active one; else round robin among the
+   * highest-priority consumers that can take one, lower priorities only when those are full.
+   */
+  private pick(): Consumer | undefined {
+    const cs = this.consumers;
+    if (this.singleActive) return cs[0].channel.canDeliver(cs[0]) ? cs[0] : undefined;
+    for (let start = 0; start < cs.length; ) {
+      let end = start + 1;
+      while (end < cs.length && cs[end].priority === cs[start].priority) end++;
+      const size = end - start;
+      for (let k = 0; k < size; k++) {
+        const i = start + ((this.rr + k) % size);
+        if (cs[i].channel.canDeliver(cs[i])) {
+          this.rr = (this.rr + k + 1) % 1_000_000_007;
+          return cs[i];
+        }
+      }
+      start = end;
+    }
+    return undefined;
+  }
+
   addConsumer(c: Consumer): void {
-    this.consumers.push(c);
+    // Kept sorted by priority, highest first; equal priorities in arrival order.
+    let i = this.consumers.length;
+    while (i > 0 && this.consumers[i - 1].priority < c.priority) i--;
+    this.consumers.splice(i, 0, c);
     this.hadConsumer = true;
     this.clearIdle();
     this.scheduleDispatch();
