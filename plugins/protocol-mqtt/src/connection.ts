@@ -1,11 +1,11 @@
 import type { Duplex } from 'node:stream';
-import { isPromise, type MaybePromise } from '@robustmq/sdk';
-import mqttPacket, { type IDisconnectPacket, type IPublishPacket, type Packet } from 'mqtt-packet';
+import { isPromise, type MaybePromise, type Message } from '@robustmq/sdk';
+import mqttPacket, { type IDisconnectPacket, type Packet } from 'mqtt-packet';
 import { MqttProtocolError, parserErrorCode, RC } from './errors.js';
 import { FrameGuard } from './frame-guard.js';
 import { dispatchPacket } from './handlers/dispatch.js';
-import { headersToProps, remainingExpiry } from './properties.js';
-import { encodeAck, encodePublishHead } from './fast-encode.js';
+import { publishProperties, remainingExpiry } from './properties.js';
+import { encodeAck, encodeProperties, encodePublishHead } from './fast-encode.js';
 import { cachedPublish, withPacketId } from './publish-cache.js';
 import { TokenBucket } from './rate-limit.js';
 import type { MqttServer } from './server.js';
@@ -22,6 +22,8 @@ export interface TransportInfo {
 }
 
 type State = 'new' | 'auth' | 'open' | 'closed';
+
+const EMPTY = Buffer.alloc(0);
 
 /** Bytes waiting in a socket above which deliveries queue in the session instead. */
 const SOCKET_HIGH_WATER = 256 * 1024;
@@ -76,6 +78,8 @@ export class Connection implements SessionLink {
   /** Milliseconds to hold the packet line after the current packet (rate limit). */
   private holdMs = 0;
   private closedHandled = false;
+  /** User property pairs of the packet being parsed, in wire order. */
+  private readonly userPairs: Array<[string, string]> = [];
   /** Bytes of the first packet, kept to tell the CONNECT version when parsing it fails. */
   private head?: Buffer;
 
@@ -89,7 +93,11 @@ export class Connection implements SessionLink {
     this.connectedAt = server.clock.now();
     this.lastSeen = this.connectedAt;
     if (opts.publishRateLimit > 0) this.bucket = new TokenBucket(opts.publishRateLimit, this.connectedAt);
-    this.parser.on('packet', (p: Packet) => this.onPacket(p));
+    recordUserPropertyOrder(this.parser, this.userPairs);
+    this.parser.on('packet', (p: Packet) => {
+      if (this.userPairs.length > 0) userPairsOf.set(p, this.userPairs.splice(0));
+      this.onPacket(p);
+    });
     this.parser.on('error', (err: Error) => this.fail(new MqttProtocolError(parserErrorCode(err.message), err.message)));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
@@ -168,21 +176,37 @@ export class Connection implements SessionLink {
     // Same bytes for every subscriber unless per-connection fields (aliases, subscription ids, DUP) differ.
     if (!dup && (!v5 || (this.clientAliasMax === 0 && !o.subIds?.length))) {
       const key = `${this.version}:${o.qos}:${o.retain ? 1 : 0}:${expiry ?? ''}`;
-      const entry = cachedPublish(m, key, () => {
-        // No properties to send: the hand-written encoder; otherwise mqtt-packet (payload cut off).
-        if (!v5 || (expiry === undefined && !hasHeaders(m)))
-          return encodePublishHead(m.topic, m.payload.length, o.qos, o.retain, false, 1, v5);
-        const whole = this.encode(this.publishPacket(o, false, expiry, false).packet);
-        return whole?.subarray(0, whole.length - m.payload.length);
-      });
+      const entry = cachedPublish(m, key, () =>
+        encodePublishHead(m.topic, m.payload.length, o.qos, o.retain, false, 1, v5 ? this.properties(m, expiry) : undefined),
+      );
       if (!entry) return false;
       const head = o.qos > 0 ? withPacketId(entry, o.packetId as number) : entry.head;
       if (!this.writeBytes(head, m.payload)) return false;
       this.server.countOut();
       return true;
     }
-    const { packet, newAlias } = this.publishPacket(o, dup, expiry, true);
-    if (!this.write(packet)) {
+    let topic = m.topic;
+    let props: Buffer | undefined;
+    let newAlias = false;
+    if (v5) {
+      const p = publishProperties(m);
+      if (expiry !== undefined) p.messageExpiryInterval = expiry;
+      if (o.subIds?.length) p.subscriptionIdentifiers = o.subIds;
+      if (this.clientAliasMax > 0) {
+        const alias = this.aliasesOut.get(m.topic);
+        if (alias !== undefined) {
+          p.topicAlias = alias;
+          topic = '';
+        } else if (this.aliasesOut.size < this.clientAliasMax) {
+          p.topicAlias = this.aliasesOut.size + 1;
+          this.aliasesOut.set(m.topic, p.topicAlias);
+          newAlias = true;
+        }
+      }
+      props = encodeProperties(p);
+    }
+    const head = encodePublishHead(topic, m.payload.length, o.qos, o.retain, dup, o.qos > 0 ? (o.packetId as number) : 0, props);
+    if (!this.writeBytes(head, m.payload)) {
       if (newAlias) this.aliasesOut.delete(m.topic);
       return false;
     }
@@ -190,35 +214,12 @@ export class Connection implements SessionLink {
     return true;
   }
 
-  /** Builds the PUBLISH for an outbound message (5.0 properties, optional topic alias). */
-  private publishPacket(
-    o: Outbound,
-    dup: boolean,
-    expiry: number | undefined,
-    aliases: boolean,
-  ): { packet: IPublishPacket; newAlias: boolean } {
-    const m = o.message;
-    const packet: IPublishPacket = { cmd: 'publish', topic: m.topic, payload: m.payload, qos: o.qos, retain: o.retain, dup };
-    packet.messageId = o.qos > 0 ? (o.packetId ?? 1) : undefined;
-    let newAlias = false;
-    if (this.version === 5) {
-      const props = headersToProps(m);
-      if (expiry !== undefined) props.messageExpiryInterval = expiry;
-      if (o.subIds?.length) props.subscriptionIdentifier = o.subIds.length === 1 ? o.subIds[0] : o.subIds;
-      if (aliases && this.clientAliasMax > 0) {
-        const alias = this.aliasesOut.get(m.topic);
-        if (alias !== undefined) {
-          props.topicAlias = alias;
-          packet.topic = '';
-        } else if (this.aliasesOut.size < this.clientAliasMax) {
-          props.topicAlias = this.aliasesOut.size + 1;
-          this.aliasesOut.set(m.topic, props.topicAlias);
-          newAlias = true;
-        }
-      }
-      packet.properties = props;
-    }
-    return { packet, newAlias };
+  /** Encoded 5.0 properties of a message (empty block when it has none). */
+  private properties(m: Message, expiry: number | undefined): Buffer {
+    if (expiry === undefined && !hasHeaders(m)) return EMPTY;
+    const p = publishProperties(m);
+    if (expiry !== undefined) p.messageExpiryInterval = expiry;
+    return encodeProperties(p);
   }
 
   /** SessionLink: writes a PUBREL. */
@@ -437,4 +438,28 @@ export function protocolError(code: number, message: string): never {
 function hasHeaders(m: { headers: Record<string, unknown> }): boolean {
   for (const _ in m.headers) return true;
   return false;
+}
+
+/** User properties of parsed packets in wire order (mqtt-packet keeps them as a map). */
+const userPairsOf = new WeakMap<object, Array<[string, string]>>();
+
+/** The user properties of a parsed packet in wire order, if it had any. */
+export function userPropertyPairs(p: object): Array<[string, string]> | undefined {
+  return userPairsOf.get(p);
+}
+
+/**
+ * mqtt-packet reads user properties into an object, which loses the order of different names
+ * ([MQTT-3.3.2-18] asks to keep it). Its parser reads each pair through one method; wrapping it on
+ * this parser instance records the pairs in order.
+ */
+function recordUserPropertyOrder(parser: unknown, into: Array<[string, string]>): void {
+  const p = parser as { _parseStringPair?: () => { name: string; value: string } };
+  const original = p._parseStringPair;
+  if (typeof original !== 'function') return;
+  p._parseStringPair = function (this: unknown) {
+    const pair = original.call(this);
+    if (pair && typeof pair.name === 'string' && typeof pair.value === 'string') into.push([pair.name, pair.value]);
+    return pair;
+  };
 }

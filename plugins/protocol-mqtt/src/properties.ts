@@ -1,13 +1,23 @@
 import { Headers, type HeaderValue, type Message } from '@robustmq/sdk';
 import type { IPublishPacket, UserProperties } from 'mqtt-packet';
+import type { PublishProperties } from './fast-encode.js';
 
 type PublishProps = NonNullable<IPublishPacket['properties']>;
 
 /**
+ * Header keeping MQTT 5 user properties in their original order as a JSON list of `[name, value]`
+ * pairs ([MQTT-3.3.2-18]: the order must survive forwarding). The `mqtt-user-<name>` headers stay the
+ * cross-protocol form; this one only adds the order and is ignored when they disagree (a filter
+ * changed them).
+ */
+export const USER_ORDER_HEADER = 'mqtt-ordered-user-properties';
+
+/**
  * Copies MQTT 5 PUBLISH (or Will) properties into kernel headers, so they survive a crossing to
  * another protocol (sdk `Headers`). Topic alias and subscription identifiers are per-hop and dropped.
+ * `pairs` are the user properties in wire order, when known.
  */
-export function propsToHeaders(props: PublishProps | undefined): Record<string, HeaderValue> {
+export function propsToHeaders(props: PublishProps | undefined, pairs?: Array<[string, string]>): Record<string, HeaderValue> {
   const headers: Record<string, HeaderValue> = {};
   if (!props) return headers;
   if (props.contentType !== undefined) headers[Headers.contentType] = props.contentType;
@@ -18,6 +28,7 @@ export function propsToHeaders(props: PublishProps | undefined): Record<string, 
     for (const [name, value] of Object.entries(props.userProperties)) {
       headers[Headers.mqttUserPrefix + name] = Array.isArray(value) ? JSON.stringify(value) : value;
     }
+    if (pairs && pairs.length > 1) headers[USER_ORDER_HEADER] = JSON.stringify(pairs);
   }
   return headers;
 }
@@ -39,6 +50,42 @@ export function headersToProps(message: Message): PublishProps {
     }
   }
   return props;
+}
+
+/** The properties to send with a message, user properties in their original order when known. */
+export function publishProperties(message: Message): PublishProperties {
+  const p = headersToProps(message);
+  const out: PublishProperties = {};
+  if (p.payloadFormatIndicator !== undefined) out.payloadFormatIndicator = p.payloadFormatIndicator;
+  if (p.contentType !== undefined) out.contentType = p.contentType;
+  if (p.responseTopic !== undefined) out.responseTopic = p.responseTopic;
+  if (p.correlationData !== undefined) out.correlationData = p.correlationData;
+  if (p.userProperties) {
+    const pairs: Array<[string, string]> = [];
+    for (const [name, value] of Object.entries(p.userProperties)) {
+      for (const v of Array.isArray(value) ? value : [value]) pairs.push([name, v]);
+    }
+    out.userProperties = orderedPairs(message, pairs) ?? pairs;
+  }
+  return out;
+}
+
+/** The ordered pairs from {@link USER_ORDER_HEADER}, if they hold exactly the same properties. */
+function orderedPairs(message: Message, pairs: Array<[string, string]>): Array<[string, string]> | undefined {
+  const raw = message.headers[USER_ORDER_HEADER];
+  if (raw === undefined) return undefined;
+  try {
+    const ordered = JSON.parse(str(raw)) as Array<[string, string]>;
+    if (!Array.isArray(ordered) || ordered.length !== pairs.length) return undefined;
+    const key = (l: Array<[string, string]>) =>
+      l
+        .map((x) => JSON.stringify(x))
+        .sort()
+        .join('\n');
+    return key(ordered) === key(pairs) ? ordered : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function str(v: HeaderValue): string {

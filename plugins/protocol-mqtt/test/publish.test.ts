@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { encodeProperties, encodePublish } from '../src/fast-encode.js';
 import { client, closeClients, collect, RawClient, sleep, startTestBroker, type TestBroker, waitFor } from './helpers.js';
 
 let tb: TestBroker;
@@ -68,6 +69,33 @@ describe('MQTT 5 publish properties', () => {
     expect(p?.correlationData?.toString()).toBe('corr-1');
     expect(p?.payloadFormatIndicator).toBe(true);
     expect(p?.userProperties).toEqual({ a: '1', b: ['x', 'y'] });
+  });
+
+  it('keeps the order of user properties, also with repeated names', async () => {
+    const sub = await RawClient.connected(tb.port, 5);
+    sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'uorder/x', qos: 0 }] });
+    await sub.next('suback');
+    const pub = await RawClient.connected(tb.port, 5);
+    // colour=blue, size=7, colour=green: mqtt-packet cannot write this order, so the bytes are built here.
+    const props = encodeProperties({
+      userProperties: [
+        ['colour', 'blue'],
+        ['size', '7'],
+        ['colour', 'green'],
+      ],
+    });
+    pub.sendRaw(encodePublish('uorder/x', Buffer.from('p'), 0, false, false, 0, props));
+    await waitFor(() => sub.count('publish') === 1);
+    const raw: Buffer[] = [];
+    sub.socket.on('data', (d) => raw.push(d));
+    pub.sendRaw(encodePublish('uorder/x', Buffer.from('q'), 0, false, false, 0, props));
+    await waitFor(() => raw.length > 0);
+    const text = Buffer.concat(raw).toString('latin1');
+    expect(text.indexOf('blue')).toBeGreaterThan(0);
+    expect(text.indexOf('blue')).toBeLessThan(text.indexOf('size'));
+    expect(text.indexOf('size')).toBeLessThan(text.indexOf('green'));
+    sub.end();
+    pub.end();
   });
 
   it('decrements the message expiry interval and drops expired queued messages', async () => {

@@ -1,6 +1,6 @@
 import mqttPacket from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
-import { encodeAck, encodePublish } from '../src/fast-encode.js';
+import { encodeAck, encodeProperties, encodePublish } from '../src/fast-encode.js';
 import { FrameGuard } from '../src/frame-guard.js';
 import { headersToProps, propsToHeaders } from '../src/properties.js';
 import { TokenBucket } from '../src/rate-limit.js';
@@ -14,7 +14,7 @@ describe('fast encoders match mqtt-packet', () => {
       for (const qos of [0, 1, 2] as const) {
         it(`PUBLISH v${v} qos ${qos} payload ${size}`, () => {
           const payload = Buffer.alloc(size, 3);
-          const ours = encodePublish('a/tópico', payload, qos, qos === 1, qos === 2, 513, v === 5);
+          const ours = encodePublish('a/tópico', payload, qos, qos === 1, qos === 2, 513, v === 5 ? Buffer.alloc(0) : undefined);
           const theirs = mqttPacket.generate(
             {
               cmd: 'publish',
@@ -32,6 +32,47 @@ describe('fast encoders match mqtt-packet', () => {
       }
     }
   }
+  it('PUBLISH with every 5.0 property parses back, user properties in order', () => {
+    const props = encodeProperties({
+      payloadFormatIndicator: true,
+      messageExpiryInterval: 300,
+      contentType: 'text/plain',
+      responseTopic: 'r/1',
+      correlationData: Buffer.from([1, 2, 3]),
+      subscriptionIdentifiers: [5, 300],
+      topicAlias: 4,
+      userProperties: [
+        ['colour', 'blue'],
+        ['size', '7'],
+        ['colour', 'green'],
+      ],
+    });
+    const bytes = encodePublish('t', Buffer.from('x'), 1, false, false, 9, props);
+    const parsed: Array<Record<string, unknown>> = [];
+    const parser = mqttPacket.parser({ protocolVersion: 5 });
+    parser.on('packet', (p) => parsed.push(p as never));
+    parser.parse(bytes);
+    expect(parsed[0]).toMatchObject({
+      cmd: 'publish',
+      topic: 't',
+      messageId: 9,
+      properties: {
+        payloadFormatIndicator: true,
+        messageExpiryInterval: 300,
+        contentType: 'text/plain',
+        responseTopic: 'r/1',
+        correlationData: Buffer.from([1, 2, 3]),
+        subscriptionIdentifier: [5, 300],
+        topicAlias: 4,
+        userProperties: { colour: ['blue', 'green'], size: '7' },
+      },
+    });
+    // The wire keeps blue, size, green in that order.
+    const text = bytes.toString('latin1');
+    expect(text.indexOf('blue')).toBeLessThan(text.indexOf('size'));
+    expect(text.indexOf('size')).toBeLessThan(text.indexOf('green'));
+  });
+
   it('acks', () => {
     for (const cmd of ['puback', 'pubrec', 'pubrel', 'pubcomp'] as const) {
       expect(encodeAck(cmd, 7).equals(mqttPacket.generate({ cmd, messageId: 7 } as never, { protocolVersion: 4 }))).toBe(true);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type AuthenticateRequest, type AuthenticateResult, isPromise, type MaybePromise, type Message } from '@robustmq/sdk';
 import type { IConnackPacket, IConnectPacket } from 'mqtt-packet';
-import { type Connection, protocolError } from '../connection.js';
+import { type Connection, protocolError, userPropertyPairs } from '../connection.js';
 import { connackCodeV3, RC } from '../errors.js';
 import { propsToHeaders, repeatedProperty } from '../properties.js';
 import { NEVER_EXPIRES } from '../server.js';
@@ -207,7 +207,7 @@ function buildWill(conn: Connection, p: IConnectPacket): NonNullable<Connection[
   const message: Message = {
     topic: w.topic,
     payload: typeof w.payload === 'string' ? Buffer.from(w.payload) : w.payload,
-    headers: propsToHeaders(wp),
+    headers: propsToHeaders(wp, willPairs(p)),
     timestamp: conn.server.clock.now(),
     durability: qos > 0 ? 'durable' : 'transient',
     origin: { protocol: 'mqtt', clientId: conn.clientId, principal: conn.principal },
@@ -217,4 +217,13 @@ function buildWill(conn: Connection, p: IConnectPacket): NonNullable<Connection[
   const will: NonNullable<Connection['will']> = { message, delay: wp.willDelayInterval ?? 0, principal: conn.principal };
   if (wp.messageExpiryInterval !== undefined) will.expiry = wp.messageExpiryInterval;
   return will;
+}
+
+/** The Will's user properties in wire order: CONNECT's own user properties come first on the wire. */
+function willPairs(p: IConnectPacket): Array<[string, string]> | undefined {
+  const all = userPropertyPairs(p);
+  if (!all) return undefined;
+  let own = 0;
+  for (const v of Object.values(p.properties?.userProperties ?? {})) own += Array.isArray(v) ? v.length : 1;
+  return all.slice(own);
 }

@@ -1,6 +1,6 @@
 import { isPromise, type MaybePromise, type Message, type PublishOutcome } from '@robustmq/sdk';
 import type { IPublishPacket } from 'mqtt-packet';
-import { type Connection, protocolError } from '../connection.js';
+import { type Connection, protocolError, userPropertyPairs } from '../connection.js';
 import { RC } from '../errors.js';
 import { isUtf8, propsToHeaders, repeatedProperty } from '../properties.js';
 import type { Session } from '../session/session.js';
@@ -112,7 +112,7 @@ function toMessage(conn: Connection, p: IPublishPacket, topic: string, payload: 
   const m: Message = {
     topic,
     payload,
-    headers: conn.version === 5 ? propsToHeaders(p.properties) : {},
+    headers: conn.version === 5 ? propsToHeaders(p.properties, userPropertyPairs(p)) : {},
     timestamp: now,
     durability: p.qos > 0 ? 'durable' : 'transient',
     origin: { protocol: 'mqtt', clientId: conn.clientId, principal: conn.principal },
