@@ -352,7 +352,7 @@ export class PartitionLog {
    * them is CRC-checked on start, which keeps data the OS never flushed from being trusted.
    */
   private async seal(seg: Segment): Promise<void> {
-    if (seg.isDeleted || this.ctx.fsync === 'never') return;
+    if (seg.isRetired || this.ctx.fsync === 'never') return;
     try {
       if (seg.dirty) await seg.file.datasync();
       seg.dirty = false;
@@ -405,6 +405,15 @@ export class PartitionLog {
   }
 
   async fetch(offset: number, maxBytes: number): Promise<FetchResult> {
+    // A segment retired (deleted by retention, replaced by compaction) under a running read makes
+    // it start over on the current segment list.
+    for (;;) {
+      const result = await this.fetchOnce(offset, maxBytes);
+      if (result) return result;
+    }
+  }
+
+  private async fetchOnce(offset: number, maxBytes: number): Promise<FetchResult | undefined> {
     const range = this.offsets();
     if (offset < range.logStartOffset || offset > range.highWatermark) throw new OffsetOutOfRangeError(this.tp, offset, range);
     const parts: Buffer[] = [];
@@ -416,6 +425,7 @@ export class PartitionLog {
       seg.acquire();
       try {
         this.checkOpen(); // closed (topic deleted, store closed) while this read was waiting
+        if (seg.isRetired) return undefined;
         const limit = seg.size;
         const loc = await seg.locate(target, limit);
         if (!loc) continue;
@@ -470,6 +480,7 @@ export class PartitionLog {
       seg.acquire();
       try {
         this.checkOpen(); // closed (topic deleted, store closed) while this read was waiting
+        if (seg.isRetired) return this.offsetForTimestamp(timestamp); // start over on the current segments
         let from = seg.index.lookupTime(timestamp);
         const limit = seg.size;
         while (from < limit) {
@@ -668,6 +679,7 @@ export class PartitionLog {
     const at = this.segments.indexOf(seg);
     if (at >= 0 && !this.closedError) this.segments[at] = fresh;
     else await fresh.close();
+    seg.retire();
     await seg.close(); // the old file: closes once in-flight reads are done with it
     return removed;
   }

@@ -48,6 +48,7 @@ export class Segment {
   indexesTrusted = false;
   private refs = 0;
   private deleted = false;
+  private replaced = false;
   private closed = false;
   /** close() calls waiting for in-flight reads to release the file. */
   private closeWaiters: Array<() => void> = [];
@@ -278,8 +279,14 @@ export class Segment {
     await this.fs.writeFileAtomic(path.join(this.dir, timeIndexFile(this.baseOffset)), this.index.serializeTimes(this.size));
   }
 
-  get isDeleted(): boolean {
-    return this.deleted;
+  /** Deleted, or replaced by a compacted copy: readers must go back to the partition's list. */
+  get isRetired(): boolean {
+    return this.deleted || this.replaced;
+  }
+
+  /** Marks the segment as replaced (compaction) so readers that still hold it start over. */
+  retire(): void {
+    this.replaced = true;
   }
 
   /** Pins the file open during a read. */
