@@ -27,10 +27,13 @@ describe('S3 outages', () => {
     let stop = false;
     const writers = Array.from({ length: 4 }, async (_, w) => {
       for (let i = 0; !stop; i++) {
-        await storage.logStore.append(tp, [rec(`${w}-${i}`)]).then(
-          () => acked.push(`${w}-${i}`),
-          (err) => errors.push(err),
-        );
+        try {
+          await storage.logStore.append(tp, [rec(`${w}-${i}`)]);
+          acked.push(`${w}-${i}`);
+        } catch (err) {
+          errors.push(err);
+          return;
+        }
       }
     });
     await sleep(200);
@@ -109,6 +112,11 @@ describe('S3 outages', () => {
     await server.slowDown(3);
     expect((await storage.logStore.append(tp, [rec('x')])).baseOffset).toBe(0);
     expect(storage.stats.puts - putsBefore).toBe(4);
+    // Throttled past the budget: the client gets a clear error naming the throttling.
+    await server.slowDown(6);
+    const err = await storage.logStore.append(tp, [rec('y')]).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'unavailable' });
+    expect((err as Error).message).toMatch(/after 6 attempts: HTTP 503 SlowDown/);
     await storage.close();
   });
 });

@@ -4,6 +4,8 @@
  *   per-key lock and answered with 412 PreconditionFailed, as AWS S3 does;
  * - suffix ranges (`bytes=-N`), which s3rver answers with one byte too many, are rewritten to
  *   an explicit range;
+ * - (at start-up, in s3-server-main.ts) objects left incomplete by a kill are removed, since S3
+ *   PUTs are atomic (see repair.ts);
  * - fault injection for tests: `POST /__faults {"slowDown": n}` answers the next n S3 requests
  *   with 503 SlowDown.
  * Every other request goes to s3rver's own handler unchanged.
