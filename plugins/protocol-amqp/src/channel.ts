@@ -15,6 +15,7 @@ import type { BasicProperties, ContentHeader } from './codec/frames.js';
 import type { Method } from './codec/methods.js';
 import { ConfirmTracker } from './confirms.js';
 import type { AmqpConnection } from './connection.js';
+import { REPLY_TO, REPLY_TO_PREFIX, type ReplyTarget } from './direct-reply.js';
 import {
   AmqpError,
   accessRefused,
@@ -45,7 +46,7 @@ interface PendingPublish {
 
 type TxOp = () => MaybePromise<unknown>;
 
-export class Channel implements ConsumerChannel {
+export class Channel implements ConsumerChannel, ReplyTarget {
   closing = false;
   private readonly consumers = new Map<string, Consumer>();
   private readonly unacked = new Map<number, Unacked>();
@@ -58,6 +59,8 @@ export class Channel implements ConsumerChannel {
   private pending: PendingPublish | undefined;
   private lastQueue = '';
   private released = false;
+  /** Direct reply-to: the consumer tag on `amq.rabbitmq.reply-to` and this channel's reply name. */
+  private reply: { tag: string; name: string } | undefined;
 
   constructor(
     private readonly conn: AmqpConnection,
@@ -190,6 +193,11 @@ export class Channel implements ConsumerChannel {
       case 'basic.consume':
         return this.consume(a);
       case 'basic.cancel': {
+        const reply = this.reply;
+        if (reply !== undefined && reply.tag === a.consumerTag) {
+          this.conn.server.replies.remove(reply.name);
+          this.reply = undefined;
+        }
         const c = this.consumers.get(a.consumerTag);
         if (c) {
           this.consumers.delete(a.consumerTag);
@@ -396,6 +404,17 @@ export class Channel implements ConsumerChannel {
     this.conn.publisher = true;
     const server = this.conn.server;
     server.countIn(body.length);
+    if (props.replyTo === REPLY_TO) {
+      if (!this.reply) return fail(preconditionFailed('fast reply consumer does not exist'));
+      props = { ...props, replyTo: this.reply.name };
+    }
+    if (x.name === '' && p.routingKey.startsWith(REPLY_TO_PREFIX)) {
+      const target = server.replies.get(p.routingKey);
+      if (target) target.deliverReply(p.routingKey, props, body);
+      else if (p.mandatory) this.returnUnroutable(p, props, body);
+      if (seq && this.confirms) this.confirms.settle(seq, true);
+      return;
+    }
     const resource = x.bridge ? x.topicFor(p.routingKey) : x.name;
     const route = (): MaybePromise<void> => {
       const origin = { protocol: 'amqp', clientId: this.conn.clientId, principal: this.conn.principal };
@@ -410,16 +429,30 @@ export class Channel implements ConsumerChannel {
     }
   }
 
+  private returnUnroutable(p: PendingPublish, props: BasicProperties, body: Buffer): void {
+    this.conn.sendContent(
+      this.id,
+      'basic.return',
+      { replyCode: ReplyCode.noRoute, replyText: 'NO_ROUTE', exchange: p.exchange, routingKey: p.routingKey },
+      props,
+      body,
+    );
+  }
+
+  /** A direct reply for this channel's reply consumer (no queue, no ack). */
+  deliverReply(routingKey: string, props: BasicProperties, body: Buffer): void {
+    if (!this.reply || this.closing) return;
+    this.conn.sendContent(
+      this.id,
+      'basic.deliver',
+      { consumerTag: this.reply.tag, deliveryTag: ++this.deliveryTag, redelivered: false, exchange: '', routingKey },
+      props,
+      body,
+    );
+  }
+
   private routed(p: PendingPublish, props: BasicProperties, body: Buffer, seq: number, ctx: RouteContext): MaybePromise<void> {
-    if (p.mandatory && ctx.queues.size === 0) {
-      this.conn.sendContent(
-        this.id,
-        'basic.return',
-        { replyCode: ReplyCode.noRoute, replyText: 'NO_ROUTE', exchange: p.exchange, routingKey: p.routingKey },
-        props,
-        body,
-      );
-    }
+    if (p.mandatory && ctx.queues.size === 0) this.returnUnroutable(p, props, body);
     const confirms = this.confirms;
     if (seq === 0 || !confirms)
       return ctx.persist.length > 0 && this.tx ? Promise.all(ctx.persist).then(() => undefined) : undefined;
@@ -448,10 +481,17 @@ export class Channel implements ConsumerChannel {
   // ------------------------------------------------------------------ consume
 
   private consume(a: Record<string, unknown>): MaybePromise<void> {
-    const q = this.queue(a.queue as string);
     let tag = a.consumerTag as string;
     if (tag === '') tag = `amq.ctag-${randomBytes(16).toString('base64url')}`;
-    else if (this.consumers.has(tag)) throw notAllowed(`attempt to reuse consumer tag '${tag}'`);
+    else if (this.consumers.has(tag) || this.reply?.tag === tag) throw notAllowed(`attempt to reuse consumer tag '${tag}'`);
+    if (a.queue === REPLY_TO) {
+      if (!a.noAck) throw preconditionFailed('reply consumer cannot acknowledge');
+      if (this.reply) throw preconditionFailed('reply consumer already set');
+      this.reply = { tag, name: this.conn.server.replies.add(this) };
+      if (!a.noWait) this.conn.sendMethod(this.id, 'basic.consume-ok', { consumerTag: tag });
+      return;
+    }
+    const q = this.queue(a.queue as string);
     return this.authorized('consume', q.name, () => {
       if (q.consumers.some((c) => c.exclusive) || (a.exclusive && q.consumers.length > 0)) {
         throw accessRefused(`queue '${q.name}' in vhost '${this.vhost.name}' in exclusive use`);
@@ -590,6 +630,8 @@ export class Channel implements ConsumerChannel {
   release(): void {
     if (this.released) return;
     this.released = true;
+    if (this.reply) this.conn.server.replies.remove(this.reply.name);
+    this.reply = undefined;
     for (const c of this.consumers.values()) c.queue.removeConsumer(c);
     this.consumers.clear();
     this.requeueAll();

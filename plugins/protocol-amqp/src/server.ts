@@ -13,6 +13,7 @@ import {
 } from '@robustmq/sdk';
 import { AmqpBroker } from './broker/broker.js';
 import { AmqpConnection } from './connection.js';
+import { ReplyRegistry } from './direct-reply.js';
 import type { AmqpOptions } from './options.js';
 
 const PROTOCOL = { protocol: 'amqp' };
@@ -22,6 +23,8 @@ export class AmqpServer {
   readonly logger: Logger;
   readonly hooks: HookBus;
   readonly version: string;
+  /** Direct reply-to names of open channels. */
+  readonly replies = new ReplyRegistry();
   private readonly connections = new Set<AmqpConnection>();
   private server: Server | undefined;
   private alarmTimer: NodeJS.Timeout | undefined;

@@ -256,6 +256,33 @@ describe('basic publish / consume / get', () => {
   });
 });
 
+describe('direct reply-to', () => {
+  it('answers RPC requests through amq.rabbitmq.reply-to without a reply queue', async () => {
+    const server = await channel();
+    await server.assertQueue('rpc.requests', { durable: false });
+    await server.consume('rpc.requests', (m) => {
+      if (!m) return;
+      expect(m.properties.replyTo).toMatch(/^amq\.rabbitmq\.reply-to\..+/);
+      server.sendToQueue(m.properties.replyTo, Buffer.from(`re:${m.content}`), { correlationId: m.properties.correlationId });
+      server.ack(m);
+    });
+    const client = await channel();
+    const replies: ConsumeMessage[] = [];
+    await client.consume('amq.rabbitmq.reply-to', (m) => m && replies.push(m), { noAck: true });
+    client.sendToQueue('rpc.requests', Buffer.from('ping'), { replyTo: 'amq.rabbitmq.reply-to', correlationId: 'c1' });
+    await until(() => replies.length === 1);
+    expect(replies[0].content.toString()).toBe('re:ping');
+    expect(replies[0].properties.correlationId).toBe('c1');
+    expect(replies[0].fields.exchange).toBe('');
+    await server.deleteQueue('rpc.requests');
+    // Without the reply consumer the reply-to is refused with 406.
+    const other = await channel();
+    const closed = new Promise<{ code: number }>((r) => other.once('error', r));
+    other.sendToQueue('anything', Buffer.from('x'), { replyTo: 'amq.rabbitmq.reply-to' });
+    expect((await closed).code).toBe(406);
+  });
+});
+
 describe('mandatory, confirms and transactions', () => {
   it('returns unroutable mandatory messages with 312 NO_ROUTE', async () => {
     const ch = await channel();
