@@ -204,6 +204,40 @@ describe('errors', () => {
     raw.close();
   });
 
+  it('random bytes after the handshake close that connection only (seeded fuzz, 20 connections)', async () => {
+    let seed = 12345;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
+    for (let i = 0; i < 20; i++) {
+      const raw = await RawClient.open(b.port);
+      await raw.handshake();
+      raw.send(1, 'channel.open');
+      // Half the time a plausible frame header with a random payload, else pure noise.
+      const len = 1 + Math.floor(rand() * 300);
+      const junk = Buffer.alloc(len);
+      for (let j = 0; j < len; j++) junk[j] = Math.floor(rand() * 256);
+      if (i % 2 === 0) {
+        const header = Buffer.from([1 + Math.floor(rand() * 3), 0, 1, 0, 0, 0, 0]);
+        header.writeUInt32BE(len, 3);
+        raw.write(Buffer.concat([header, junk, Buffer.from([0xce])]));
+      } else raw.write(junk);
+      await new Promise((r) => setTimeout(r, 5));
+      raw.close();
+    }
+    const c = await amqp.connect(b.url);
+    const ch = await c.createChannel();
+    const { queue } = await ch.assertQueue('', { exclusive: true });
+    ch.sendToQueue(queue, Buffer.from('still here'));
+    let got = '';
+    await ch.consume(queue, (m) => {
+      got = m?.content.toString() ?? '';
+    });
+    await until(() => got === 'still here');
+    await c.close();
+  });
+
   it('the broker keeps serving after malformed connections', async () => {
     const c = await amqp.connect(b.url);
     const ch = await c.createChannel();
