@@ -154,4 +154,43 @@ describe('@cloudamqp/amqp-client', () => {
     expect(refused).toBe('nacked');
     await ch.close();
   });
+
+  it('headers exchanges, single active consumer, per-message expiration and exclusive locks', async () => {
+    const ch = await client.channel();
+    const hq = await ch.queue('', { exclusive: true });
+    await ch.queueBind(hq.name, 'amq.headers', '', { 'x-match': 'all', region: 'eu' });
+    await ch.basicPublish('amq.headers', '', 'eu', { headers: { region: 'eu' } });
+    await ch.basicPublish('amq.headers', '', 'us', { headers: { region: 'us' } });
+    await ch.basicPublish('', hq.name, 'expired', { expiration: '10' });
+    await new Promise((r) => setTimeout(r, 60));
+    expect((await hq.get())?.bodyToString()).toBe('eu');
+    expect(await hq.get()).toBeNull();
+
+    const sac = await ch.queue('cl.sac', { durable: false }, { 'x-single-active-consumer': true });
+    const a: string[] = [];
+    const b2: string[] = [];
+    const first = await sac.subscribe({ noAck: true }, (m) => {
+      a.push(m.bodyToString() ?? '');
+    });
+    const ch2 = await client.channel();
+    await ch2.basicConsume('cl.sac', { noAck: true }, (m) => {
+      b2.push(m.bodyToString() ?? '');
+    });
+    await sac.publish('1');
+    await sac.publish('2');
+    await until(() => a.length === 2);
+    await first.cancel();
+    await sac.publish('3');
+    await until(() => b2.length === 1);
+    expect([a, b2]).toEqual([['1', '2'], ['3']]);
+    await ch.queueDelete('cl.sac');
+
+    const other = new AMQPClient(b.url);
+    await other.connect();
+    const och = await other.channel();
+    const err = await och.queue(hq.name, { passive: true }).catch((e: Error) => e);
+    expect(String(err)).toMatch(/405/);
+    await other.close();
+    await ch.close();
+  });
 });
