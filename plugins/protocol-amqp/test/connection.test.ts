@@ -120,6 +120,34 @@ describe('negotiation', () => {
     await c.close();
   });
 
+  it('drops a peer that stays silent for two heartbeat intervals, after sending it heartbeats', async () => {
+    const raw = await RawClient.open(b.port);
+    await raw.handshake(1);
+    const t0 = Date.now();
+    await raw.waitClosed(5000);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1900);
+    expect(raw.frames.some((f) => f.type === 8)).toBe(true);
+  });
+
+  it('channel.flow pauses and resumes deliveries', async () => {
+    const raw = await RawClient.open(b.port);
+    await raw.handshake();
+    raw.send(1, 'channel.open');
+    raw.send(1, 'queue.declare', { queue: '', exclusive: true, arguments: {} });
+    const q = (await raw.waitFor('queue.declare-ok')).args.queue as string;
+    raw.send(1, 'basic.consume', { queue: q, consumerTag: 'c', noAck: true, arguments: {} });
+    await raw.waitFor('basic.consume-ok');
+    raw.send(1, 'channel.flow', { active: false });
+    expect((await raw.waitFor('channel.flow-ok')).args.active).toBe(false);
+    raw.publish(1, '', q, Buffer.from('held'));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(raw.methods().some((m) => m.name === 'basic.deliver')).toBe(false);
+    raw.send(1, 'channel.flow', { active: true });
+    const deliver = await raw.waitFor('basic.deliver');
+    expect(deliver.args).toMatchObject({ consumerTag: 'c', routingKey: q });
+    raw.close();
+  });
+
   it('answers a foreign protocol header with its own and closes', async () => {
     const raw = await RawClient.open(b.port);
     raw.write(Buffer.from('AMQP\x01\x01\x00\x0a'));

@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { PROTOCOL_HEADER } from '../src/codec/constants.js';
 import { Writer } from '../src/codec/field-table.js';
-import { type Frame, FrameParser, writeMethodFrame } from '../src/codec/frames.js';
+import { type BasicProperties, type Frame, FrameParser, writeContent, writeMethodFrame } from '../src/codec/frames.js';
 import { decodeMethod, type Method } from '../src/codec/methods.js';
 
 /** A byte-level AMQP client for malformed-input and negotiation tests. */
@@ -40,6 +40,13 @@ export class RawClient {
     this.write(Buffer.from(w.result()));
   }
 
+  /** basic.publish with its header and body frames. */
+  publish(channel: number, exchange: string, routingKey: string, body: Buffer, props: BasicProperties = {}): void {
+    const w = new Writer();
+    writeContent(w, channel, 'basic.publish', { exchange, routingKey }, props, body, 4096);
+    this.write(Buffer.from(w.result()));
+  }
+
   /** The decoded methods received so far. */
   methods(): Array<Method & { channel: number }> {
     return this.frames.filter((f) => f.type === 1).map((f) => ({ ...decodeMethod(f.payload), channel: f.channel }));
@@ -64,7 +71,7 @@ export class RawClient {
   }
 
   /** Header, start-ok (PLAIN guest), tune-ok, open: ready for channels. */
-  async handshake(): Promise<void> {
+  async handshake(heartbeat = 0): Promise<void> {
     this.write(PROTOCOL_HEADER);
     await this.waitFor('connection.start');
     this.send(0, 'connection.start-ok', {
@@ -74,7 +81,7 @@ export class RawClient {
       locale: 'en_US',
     });
     const tune = await this.waitFor('connection.tune');
-    this.send(0, 'connection.tune-ok', { channelMax: 16, frameMax: tune.args.frameMax, heartbeat: 0 });
+    this.send(0, 'connection.tune-ok', { channelMax: 16, frameMax: tune.args.frameMax, heartbeat });
     this.send(0, 'connection.open', { virtualHost: '/' });
     await this.waitFor('connection.open-ok');
   }
