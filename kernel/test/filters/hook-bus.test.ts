@@ -258,6 +258,19 @@ describe('wasm filters on the hook bus', () => {
     }
   });
 
+  it('gives messages beyond maxPending the failure policy at once (overload)', async () => {
+    const f = await setup([{ wasm: 'drop-debug', maxPending: 4, failurePolicy: 'drop' }]);
+    try {
+      const outcomes = await Promise.all(Array.from({ length: 10 }, () => f.hooks.filter(msg('t', { level: 'info' }))));
+      const verdicts = outcomes.map((o) => (o.verdict === 'drop' ? o.reason : 'pass'));
+      expect(verdicts.slice(0, 4)).toEqual(['pass', 'pass', 'pass', 'pass']);
+      expect(verdicts.slice(4)).toEqual(Array(6).fill('drop-debug failed (overload)'));
+      expect(await f.metric('robustmq_filter_failures_total', 'kind="overload"')).toBe(6);
+    } finally {
+      await f.stop();
+    }
+  });
+
   it('runs in-thread synchronously when asked', async () => {
     const f = await setup([
       { wasm: 'drop-debug', isolation: 'in-thread' },

@@ -7,6 +7,7 @@ const WebAssembly = (
     WebAssembly: { Module: new (b: Uint8Array) => object; Instance: new (m: object) => { exports: object } };
   }
 ).WebAssembly;
+import { CapabilityDenied, sandboxImports } from '../../src/filters/guest.mjs';
 import { capMemory, filterEntrySchema, MemoryBudgetError, pagesFor, topicMatches } from '../../src/filters/index.js';
 
 /** A minimal core module: header + one memory section declaring (min, max?). */
@@ -81,5 +82,34 @@ describe('filterEntrySchema', () => {
     expect(filterEntrySchema.safeParse({ wasm: 'f.wasm', topic: 'x' }).success).toBe(false);
     expect(filterEntrySchema.safeParse({ wasm: 'f.wasm', sha256: 'abc' }).success).toBe(false);
     expect(filterEntrySchema.safeParse({ wasm: 'f.wasm', grants: { network: true } }).success).toBe(false);
+  });
+});
+
+describe('sandboxImports', () => {
+  type Iface = Record<string, (...a: unknown[]) => unknown>;
+  const get = (imports: object, key: string) => (imports as Record<string, Iface>)[key];
+
+  it('denies every WASI interface by default, naming it, and offers an empty environment', async () => {
+    const imports = await sandboxImports(undefined);
+    expect(() => get(imports, 'wasi:filesystem/preopens').getDirectories()).toThrow(CapabilityDenied);
+    expect(() => get(imports, 'wasi:filesystem/preopens').getDirectories()).toThrow(/wasi:filesystem\/preopens not granted/);
+    expect(() => get(imports, 'wasi:clocks/wall-clock').now()).toThrow(CapabilityDenied);
+    expect(() => get(imports, 'wasi:random/random').getRandomBytes(4n)).toThrow(CapabilityDenied);
+    expect(() => get(imports, 'wasi:cli/stdout').getStdout()).toThrow(CapabilityDenied);
+    expect(get(imports, 'wasi:cli/environment').getEnvironment()).toEqual([]);
+  });
+
+  it('opens only what is granted; exit and sockets stay closed', async () => {
+    const logged: string[] = [];
+    const imports = await sandboxImports({ clocks: true, env: { MODE: 'test' } }, (level, message) =>
+      logged.push(`${level}:${message}`),
+    );
+    expect(get(imports, 'wasi:cli/environment').getEnvironment()).toEqual([['MODE', 'test']]);
+    expect(typeof get(imports, 'wasi:clocks/wall-clock').now()).toBe('object');
+    expect(() => get(imports, 'wasi:random/random').getRandomBytes(4n)).toThrow(CapabilityDenied);
+    expect(() => get(imports, 'wasi:cli/exit').exit({ tag: 'ok' })).toThrow(CapabilityDenied);
+    expect(() => get(imports, 'wasi:sockets/tcp-create-socket').createTcpSocket('ipv4')).toThrow(CapabilityDenied);
+    get(imports, 'robustmq:filter/host').log('warn', 'hello');
+    expect(logged).toEqual(['warn:hello']);
   });
 });
