@@ -222,6 +222,30 @@ export class Connection implements SessionLink {
     return encodeProperties(p);
   }
 
+  /**
+   * Sends an acknowledgement once `after` settles, keeping acknowledgements in the order the
+   * PUBLISH packets arrived ([MQTT-4.6.0-2]). Immediate when nothing is pending.
+   */
+  acknowledgeAfter(after: Promise<unknown> | undefined, qos1: boolean, ack: () => void): void {
+    if (!after && !this.ackTail) {
+      ack();
+      return;
+    }
+    if (qos1) this.incomingQos1++;
+    const tail: Promise<void> = (this.ackTail ?? Promise.resolve())
+      .then(() => after)
+      .then(() => {
+        if (qos1) this.incomingQos1--;
+        if (this.state === 'open') ack();
+      });
+    this.ackTail = tail;
+    void tail.finally(() => {
+      if (this.ackTail === tail) this.ackTail = undefined;
+    });
+  }
+
+  private ackTail?: Promise<void>;
+
   /** SessionLink: writes a PUBREL. */
   sendPubrel(packetId: number): void {
     this.writeBytes(encodeAck('pubrel', packetId));

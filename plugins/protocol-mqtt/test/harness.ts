@@ -1,4 +1,4 @@
-import type { PluginContext, PluginInstance } from '@robustmq/sdk';
+import type { MetaStore, PluginContext, PluginInstance } from '@robustmq/sdk';
 import { systemClock } from '@robustmq/sdk';
 import { pino } from 'pino';
 import { KernelHookBus, MemoryLogStore, MemoryMetaStore, PromMetrics, TopicRouter } from '@robustmq/kernel';
@@ -19,6 +19,8 @@ export interface PluginHarness {
 export async function startPlugin(
   options: Partial<MqttOptions> = {},
   metaData: Map<string, Buffer> = new Map(),
+  /** Wraps the MetaStore the plugin sees (to slow it down, for example). */
+  wrapMeta: (store: MetaStore) => MetaStore = (store) => store,
 ): Promise<PluginHarness> {
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const metrics = new PromMetrics();
@@ -26,6 +28,7 @@ export async function startPlugin(
   const router = new TopicRouter({ hooks, metrics });
   const metaStore = new MemoryMetaStore({ data: metaData });
   const logStore = new MemoryLogStore();
+  const seenMeta = wrapMeta(metaStore);
   const values = new Map<unknown, unknown>();
   const ctx: PluginContext<MqttOptions> = {
     name: 'protocol-mqtt',
@@ -37,7 +40,7 @@ export async function startPlugin(
     clock: systemClock,
     broker: { version: 'test', dataDir: '/nonexistent', host: '127.0.0.1' },
     logStore: () => logStore,
-    metaStore: () => metaStore,
+    metaStore: () => seenMeta,
     resolve: <T>(token: unknown) => values.get(token) as T,
     register: (token, value) => void values.set(token, value),
     provideStorage: () => {

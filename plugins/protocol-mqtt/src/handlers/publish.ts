@@ -82,9 +82,24 @@ function route(conn: Connection, p: IPublishPacket, message: Message, allowed: b
     acknowledge(conn, p, conn.version === 5 ? RC.notAuthorized : RC.success);
     return;
   }
-  const outcome = conn.server.publish(message);
+  const server = conn.server;
+  if (p.qos === 0) {
+    const outcome = server.publish(message);
+    if (isPromise(outcome)) return outcome.then(() => undefined);
+    return;
+  }
+  if (p.qos === 2) {
+    // Recorded before routing, so a resent copy is recognised even before PUBREC goes out.
+    const s = conn.session as Session;
+    s.incomingQos2.add(p.messageId as number);
+    s.save();
+  }
+  // QoS 1/2: acknowledge once the copies for persistent sessions (and a retained copy) are stored,
+  // without holding up the packets that follow (acks still leave in order).
+  const { result: outcome, written } = server.persistence.collect(() => server.publish(message));
   if (isPromise(outcome)) return outcome.then((o) => acknowledge(conn, p, reasonFor(conn, o)));
-  acknowledge(conn, p, reasonFor(conn, outcome));
+  const durable = message.retain && server.options.retainAvailable ? Promise.all([written, server.retained.flush()]) : written;
+  conn.acknowledgeAfter(durable, p.qos === 1, () => acknowledge(conn, p, reasonFor(conn, outcome)));
 }
 
 function reasonFor(conn: Connection, o: PublishOutcome): number {
@@ -101,8 +116,10 @@ function acknowledge(conn: Connection, p: IPublishPacket, code: number): void {
   }
   if (code < 0x80) {
     const s = conn.session as Session;
-    s.incomingQos2.add(id);
-    s.save();
+    if (!s.incomingQos2.has(id)) {
+      s.incomingQos2.add(id);
+      s.save();
+    }
   }
   conn.sendAck('pubrec', id, code);
 }

@@ -110,6 +110,26 @@ export class SessionPersistence {
     return out;
   }
 
+  /**
+   * Runs `fn` and returns, next to its result, a promise of the writes it caused (undefined when it
+   * caused none), so a QoS 1/2 PUBLISH can be acknowledged once the copies queued for persistent
+   * sessions are stored.
+   */
+  collect<T>(fn: () => T): { result: T; written?: Promise<unknown> } {
+    const outer = this.collected;
+    const mine: Promise<void>[] = [];
+    this.collected = mine;
+    try {
+      const result = fn();
+      return mine.length > 0 ? { result, written: Promise.all(mine) } : { result };
+    } finally {
+      this.collected = outer;
+      if (outer) outer.push(...mine);
+    }
+  }
+
+  private collected?: Promise<void>[];
+
   private enqueue(clientId: string, op: (s: MetaStore) => Promise<void>): void {
     const prev = this.chains.get(clientId) ?? Promise.resolve();
     const next = prev
@@ -119,6 +139,7 @@ export class SessionPersistence {
         if (this.chains.get(clientId) === next) this.chains.delete(clientId);
       });
     this.chains.set(clientId, next);
+    this.collected?.push(next);
   }
 }
 
