@@ -11,7 +11,9 @@
  * MQTT 3.1.1, a fixed number of unacknowledged publishes per connection) into the broker, counted at
  * an in-process router subscriber — MQTT ingress, filter and routing, without subscriber sockets.
  *
- * Environment: BENCH_FILTERS_WINDOW_MS (default 3000) measurement window per row.
+ * Environment: BENCH_FILTERS_WINDOW_MS (default 3000) measurement window per row,
+ * BENCH_FILTERS_REPEATS (default 2) windows per row (the best counts), BENCH_FILTERS_ONLY a regular
+ * expression selecting rows by label.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -28,6 +30,8 @@ const ROOT = path.resolve(here, '..');
 const WINDOW_MS = Number(process.env.BENCH_FILTERS_WINDOW_MS ?? 3000);
 /** Windows per row; the best counts (load spikes from other work only ever lower a figure). */
 const REPEATS = Number(process.env.BENCH_FILTERS_REPEATS ?? 2);
+/** Rows to run besides "no filter" (a regular expression on the label; default all). */
+const ONLY = new RegExp(process.env.BENCH_FILTERS_ONLY ?? '');
 const WARMUP_MS = 500;
 /** Publishes issued per event-loop turn, and the most in flight at once. */
 const BURST = 64;
@@ -59,6 +63,10 @@ const VARIANTS: Variant[] = [
   { label: 'WASM filter, in-thread (no watchdog)', entries: () => [{ wasm: 'filter-drop-debug', isolation: 'in-thread' }] },
   { label: 'WASM (AssemblyScript), worker, batch ≤ 64', entries: () => [{ wasm: 'filter-drop-debug-as', batchSize: 64 }] },
   { label: 'WASM (AssemblyScript), in-thread', entries: () => [{ wasm: 'filter-drop-debug-as', isolation: 'in-thread' }] },
+  {
+    label: 'WASM (AssemblyScript), in-thread, batched',
+    entries: () => [{ wasm: 'filter-drop-debug-as', isolation: 'in-thread-batched' }],
+  },
 ];
 
 function payloadOf(size: number, i: number): Buffer {
@@ -213,7 +221,7 @@ async function table(kind: 'pipeline' | 'mqtt', tmp: string): Promise<string[]> 
   const rows: string[] = [];
   for (const size of [100, 4096]) {
     let none = 0;
-    for (const v of VARIANTS) {
+    for (const v of VARIANTS.filter((x) => x.label === 'no filter' || ONLY.test(x.label))) {
       const broker = await startBroker({
         env: {},
         registryPath: path.join(ROOT, 'registry.json'),

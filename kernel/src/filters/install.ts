@@ -157,7 +157,7 @@ async function loadWasm(
   let runner: FilterRunner;
   try {
     runner =
-      entry.isolation === 'in-thread'
+      entry.isolation !== 'worker'
         ? await InThreadRunner.start(common)
         : await WorkerRunner.start({
             ...common,

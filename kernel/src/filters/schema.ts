@@ -50,8 +50,13 @@ export const filterEntrySchema = z
     batchDelayMs: z.number().min(0).max(1000).default(0),
     /** Messages waiting for the filter beyond which new ones get the failure policy at once. */
     maxPending: z.number().int().min(1).default(10_000),
-    /** `worker` (default): a worker thread with a watchdog. `in-thread`: faster, but a runaway filter blocks the broker. */
-    isolation: z.enum(['worker', 'in-thread']).default('worker'),
+    /**
+     * `worker` (default): a worker thread with a watchdog, batched. `in-thread`: one synchronous call
+     * per message in the broker's thread. `in-thread-batched`: batched in the broker's thread (fewer
+     * calls, but each publish waits for the end of the event-loop turn). In-thread modes have no
+     * watchdog: a runaway filter blocks the broker.
+     */
+    isolation: z.enum(['worker', 'in-thread', 'in-thread-batched']).default('worker'),
     /** WASI capabilities granted to the filter (default none). */
     grants: grantsSchema,
   })

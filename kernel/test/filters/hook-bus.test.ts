@@ -273,14 +273,21 @@ describe('wasm filters on the hook bus', () => {
 
   it('runs in-thread synchronously when asked', async () => {
     const f = await setup([
-      { wasm: 'drop-debug', isolation: 'in-thread' },
-      { wasm: 'trap', isolation: 'in-thread' },
+      { wasm: 'drop-debug', isolation: 'in-thread', topics: ['t'] },
+      { wasm: 'trap', isolation: 'in-thread', topics: ['t'] },
+      { wasm: 'drop-debug-as', name: 'batched', isolation: 'in-thread-batched', topics: ['b/#'] },
     ]);
     try {
       const out = f.hooks.filter(msg('t', { level: 'debug' }));
       expect(out).toEqual({ verdict: 'drop', reason: 'drop-debug: level=debug' });
       expect(f.hooks.filter(msg('t', 'boom'))).toMatchObject({ verdict: 'pass' });
       expect(await f.metric('robustmq_filter_failures_total', 'filter="trap",kind="trap"')).toBe(1);
+      // in-thread-batched answers with a promise, one call per event-loop turn.
+      const batched = Array.from({ length: 20 }, (_, i) => f.hooks.filter(msg('b/1', { level: i % 2 ? 'debug' : 'info' })));
+      expect((await Promise.all(batched)).map((o) => o.verdict)).toEqual(
+        Array.from({ length: 20 }, (_, i) => (i % 2 ? 'drop' : 'pass')),
+      );
+      expect(await f.metric('robustmq_filter_batch_size_count', 'filter="batched"')).toBe(1);
     } finally {
       await f.stop();
     }
