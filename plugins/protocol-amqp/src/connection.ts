@@ -45,6 +45,8 @@ export class AmqpConnection {
   /** Set when the connection published at least once (blocked under memory pressure). */
   publisher = false;
   blocked = false;
+  /** The SASL mechanism the client chose. */
+  mechanism = '';
 
   private readonly channels = new Map<number, Channel>();
   private readonly parser: FrameParser;
@@ -62,6 +64,8 @@ export class AmqpConnection {
   constructor(
     readonly socket: Socket,
     readonly server: AmqpServer,
+    /** Subject of the verified TLS client certificate (enables EXTERNAL). */
+    readonly certificateSubject?: string,
   ) {
     this.frameMax = server.options.frameMax;
     this.channelMax = server.options.channelMax;
@@ -254,7 +258,7 @@ export class AmqpConnection {
           direct_reply_to: false,
         },
       },
-      mechanisms: 'PLAIN AMQPLAIN',
+      mechanisms: this.certificateSubject ? 'EXTERNAL PLAIN AMQPLAIN' : 'PLAIN AMQPLAIN',
       locales: 'en_US',
     });
     void o;
@@ -325,12 +329,17 @@ export class AmqpConnection {
       if (!t) return this.refuseLogin(mechanism, 'malformed AMQPLAIN response');
       username = typeof t.LOGIN === 'string' ? t.LOGIN : Buffer.isBuffer(t.LOGIN) ? t.LOGIN.toString() : undefined;
       password = typeof t.PASSWORD === 'string' ? Buffer.from(t.PASSWORD) : Buffer.isBuffer(t.PASSWORD) ? t.PASSWORD : undefined;
+    } else if (mechanism === 'EXTERNAL' && this.certificateSubject) {
+      // The identity is the verified certificate's CN (RabbitMQ's default for EXTERNAL).
+      username = /(?:^|,)CN=([^,]*)/.exec(this.certificateSubject)?.[1] ?? this.certificateSubject;
     } else {
       return this.refuseLogin(mechanism, `unsupported mechanism '${mechanism}'`);
     }
     this.username = username ?? '';
+    this.mechanism = mechanism;
     const hooks = this.server.hooks;
     if (!hooks.has('authenticate')) return this.loggedIn(undefined);
+    // EXTERNAL carries no password: the certificate was verified by the TLS layer.
     const result = hooks.authenticate({
       protocol: 'amqp',
       clientId: this.clientId,
@@ -338,6 +347,7 @@ export class AmqpConnection {
       password,
       method: mechanism,
       remoteAddress: this.socket.remoteAddress,
+      certificateSubject: this.certificateSubject,
     });
     if (isPromise(result)) return result.then((r) => this.loggedIn(r));
     return this.loggedIn(result);
@@ -346,7 +356,7 @@ export class AmqpConnection {
   private loggedIn(r: AuthenticateResult): void {
     if (this.state !== 'start') return;
     if (r?.outcome === 'deny' || r?.outcome === 'continue') {
-      this.refuseLogin('PLAIN', r.outcome === 'deny' ? r.reason : 'multi-step authentication is not supported');
+      this.refuseLogin(this.mechanism, r.outcome === 'deny' ? r.reason : 'multi-step authentication is not supported');
       return;
     }
     this.principal = r?.outcome === 'allow' ? (r.principal ?? this.username) : this.username || undefined;

@@ -27,7 +27,12 @@ export default definePlugin({
         await server.stop(deadlineMs);
       },
       ready: () => ready,
-      endpoints: (): Record<string, number> => (server.port ? { amqp: server.port } : {}),
+      endpoints: (): Record<string, number> => {
+        const out: Record<string, number> = {};
+        if (server.port) out.amqp = server.port;
+        if (server.tlsPort) out.amqps = server.tlsPort;
+        return out;
+      },
     };
   },
 });

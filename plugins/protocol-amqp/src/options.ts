@@ -28,6 +28,24 @@ export const amqpOptionsSchema = z
      * Default: 70% of the V8 heap limit.
      */
     memoryHighWatermark: z.coerce.number().min(0).optional(),
+    /** AMQPS listener (AMQP over TLS). */
+    tls: z
+      .object({
+        enabled: z.coerce.boolean().default(false),
+        port: z.coerce.number().int().min(0).max(65535).default(5671),
+        /** PEM certificate chain file. */
+        cert: z.string().optional(),
+        /** PEM private key file. */
+        key: z.string().optional(),
+        /** PEM CA bundle that verifies client certificates. */
+        ca: z.string().optional(),
+        /** Ask clients for a certificate; a verified one enables the EXTERNAL mechanism. */
+        requestCert: z.coerce.boolean().default(false),
+        /** Refuse clients without a valid certificate (with requestCert). */
+        rejectUnauthorized: z.coerce.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
     /** Milliseconds between acknowledgement-state writes of durable queues. */
     ackFlushMs: z.coerce.number().int().min(1).default(200),
   })

@@ -1,5 +1,7 @@
 /** The AMQP listener: accepts sockets, tracks connections, counts metrics, raises the memory alarm. */
+import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { getHeapStatistics } from 'node:v8';
 import {
   type Counter,
@@ -10,6 +12,7 @@ import {
   type Message,
   MetricNames,
   type PluginContext,
+  PluginStartError,
 } from '@robustmq/sdk';
 import { AmqpBroker } from './broker/broker.js';
 import { AmqpConnection } from './connection.js';
@@ -27,6 +30,8 @@ export class AmqpServer {
   readonly replies = new ReplyRegistry();
   private readonly connections = new Set<AmqpConnection>();
   private server: Server | undefined;
+  private tlsServer: Server | undefined;
+  tlsPort = 0;
   private alarmTimer: NodeJS.Timeout | undefined;
   private blocked = false;
   private readonly connGauge: Gauge;
@@ -75,6 +80,38 @@ export class AmqpServer {
     this.server = createServer((socket) => this.accept(socket));
     const host = this.options.host ?? this.ctx.broker.host;
     this.port = await listen(this.server, this.options.port, host, 'port');
+    const tls = this.options.tls;
+    if (tls.enabled) {
+      const read = (file: string | undefined, field: string) => {
+        if (file === undefined) throw new PluginStartError(`tls.${field}`, 'not set', `set tls.${field} to a PEM file`);
+        try {
+          return readFileSync(file);
+        } catch (err) {
+          throw new PluginStartError(
+            `tls.${field}`,
+            `cannot read ${file}: ${(err as Error).message}`,
+            'point it at a readable PEM file',
+          );
+        }
+      };
+      try {
+        this.tlsServer = createTlsServer(
+          {
+            cert: read(tls.cert, 'cert'),
+            key: read(tls.key, 'key'),
+            ca: tls.ca === undefined ? undefined : read(tls.ca, 'ca'),
+            requestCert: tls.requestCert,
+            rejectUnauthorized: tls.requestCert && tls.rejectUnauthorized,
+          },
+          (socket: TLSSocket) => this.accept(socket, certificateSubject(socket)),
+        );
+        this.tlsServer.on('tlsClientError', (err) => this.logger.debug({ err: err.message }, 'amqp: TLS handshake failed'));
+        this.tlsPort = await listen(this.tlsServer, tls.port, host, 'tls.port');
+      } catch (err) {
+        await new Promise((r) => this.server?.close(r));
+        throw err;
+      }
+    }
     const limit = this.options.memoryHighWatermark ?? Math.floor(getHeapStatistics().heap_size_limit * 0.7);
     if (limit > 0) {
       this.alarmTimer = setInterval(() => this.checkMemory(limit), 1000);
@@ -83,12 +120,12 @@ export class AmqpServer {
     return this.port;
   }
 
-  private accept(socket: Socket): void {
+  private accept(socket: Socket, certificateSubject?: string): void {
     if (this.options.maxConnections > 0 && this.connections.size >= this.options.maxConnections) {
       socket.destroy();
       return;
     }
-    this.connections.add(new AmqpConnection(socket, this));
+    this.connections.add(new AmqpConnection(socket, this, certificateSubject));
   }
 
   /** Called once a connection is open (after connection.open-ok). */
@@ -165,7 +202,8 @@ export class AmqpServer {
   /** Closes the listener, sends connection.close 320 to clients, writes queue state. */
   async stop(deadlineMs: number): Promise<void> {
     if (this.alarmTimer) clearInterval(this.alarmTimer);
-    const closed = new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    const closing = (srv: Server | undefined) => new Promise<void>((resolve) => (srv ? srv.close(() => resolve()) : resolve()));
+    const closed = Promise.all([closing(this.server), closing(this.tlsServer)]);
     for (const c of this.connections) c.shutdown();
     const waitUntil = Date.now() + Math.min(deadlineMs, 2000);
     while (this.connections.size > 0 && Date.now() < waitUntil) await new Promise((r) => setTimeout(r, 20));
@@ -174,4 +212,14 @@ export class AmqpServer {
     await this.broker.close();
     this.flushCounts();
   }
+}
+
+/** Subject of a verified client certificate, as `CN=…,O=…`. */
+function certificateSubject(socket: TLSSocket): string | undefined {
+  if (!socket.authorized) return undefined;
+  const subject = socket.getPeerCertificate()?.subject as unknown as Record<string, string> | undefined;
+  if (!subject) return undefined;
+  return Object.entries(subject)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
 }
