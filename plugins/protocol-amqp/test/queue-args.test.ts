@@ -183,6 +183,40 @@ describe('queue arguments', () => {
     expect(bodies(await drain(ch, q))).toEqual(['high', 'over', 'mid-1', 'mid-2', 'low-1', 'low-2']);
   });
 
+  it('accepts quorum queues (durable only) and dead-letters past x-delivery-limit', async () => {
+    const ch = await channel();
+    const dead = (await ch.assertQueue('', { exclusive: true })).queue;
+    await ch.assertQueue('qq.work', {
+      durable: true,
+      arguments: {
+        'x-queue-type': 'quorum',
+        'x-delivery-limit': 1,
+        'x-dead-letter-exchange': '',
+        'x-dead-letter-routing-key': dead,
+      },
+    });
+    ch.sendToQueue('qq.work', Buffer.from('poison'));
+    const seen: ConsumeMessage[] = [];
+    const { consumerTag } = await ch.consume('qq.work', (m) => {
+      if (!m) return;
+      seen.push(m);
+      ch.nack(m, false, true);
+    });
+    await until(() => seen.length === 2);
+    await sleep(50);
+    expect(seen.length).toBe(2);
+    await ch.cancel(consumerTag);
+    const dl = await drain(ch, dead);
+    expect(bodies(dl)).toEqual(['poison']);
+    expect(deaths(dl[0])[0].reason).toBe('delivery_limit');
+    await ch.deleteQueue('qq.work');
+    const ch2 = await channel();
+    const err = await ch2
+      .assertQueue('qq.bad', { exclusive: true, arguments: { 'x-queue-type': 'quorum' } })
+      .catch((e: { code: number }) => e);
+    expect((err as { code: number }).code).toBe(406);
+  });
+
   it('rejects invalid argument values with 406', async () => {
     for (const args of [
       { 'x-overflow': 'nope' },

@@ -82,6 +82,8 @@ const QUEUE_ARGS_COMPARED = [
   'x-dead-letter-routing-key',
   'x-single-active-consumer',
   'x-max-priority',
+  'x-queue-type',
+  'x-delivery-limit',
 ];
 
 const enc = encodeURIComponent;
@@ -579,7 +581,22 @@ function validateQueueArgs(spec: QueueSpec, vhost: string): void {
   }
   const mp = a['x-max-priority'];
   if (mp !== undefined && !(typeof mp === 'number' && Number.isInteger(mp) && mp >= 1 && mp <= 255)) throw bad('x-max-priority');
-  if (a['x-queue-type'] !== undefined && a['x-queue-type'] !== 'classic') throw bad('x-queue-type');
+  const type = a['x-queue-type'];
+  if (type !== undefined && type !== 'classic' && type !== 'quorum') throw bad('x-queue-type');
+  if (type === 'quorum') {
+    // Same rules as RabbitMQ's quorum queues (stored here like a durable classic queue).
+    for (const [k, v] of [
+      ['durable', !spec.durable],
+      ['exclusive', spec.exclusive],
+      ['auto_delete', spec.autoDelete],
+    ] as const) {
+      if (v)
+        throw preconditionFailed(
+          `invalid property '${k}' for queue '${spec.name}' in vhost '${vhost}': quorum queues must be durable, non-exclusive, non-auto-delete`,
+        );
+    }
+  }
+  if (!nonNegInt('x-delivery-limit')) throw bad('x-delivery-limit');
 }
 
 function exchangeKey(vhost: string, name: string): string {

@@ -30,6 +30,8 @@ export interface Entry {
   persisting?: boolean;
   /** Settled before its append completed: settle the offset when it arrives. */
   settleOnPersist?: boolean;
+  /** Times it was returned to the queue (requeue, consumer gone). */
+  returns?: number;
 }
 
 /** What a queue needs from the channel a consumer lives on. */
@@ -102,6 +104,8 @@ export class Queue implements Subscriber {
   readonly maxLengthBytes: number | undefined;
   readonly overflow: Overflow;
   readonly singleActive: boolean;
+  /** `x-delivery-limit`: returns allowed before the message is dead-lettered (reason `delivery_limit`). */
+  readonly deliveryLimit: number | undefined;
 
   constructor(
     private readonly broker: AmqpBroker,
@@ -116,6 +120,7 @@ export class Queue implements Subscriber {
     this.maxLengthBytes = num(a['x-max-length-bytes']);
     this.overflow = (typeof a['x-overflow'] === 'string' ? a['x-overflow'] : 'drop-head') as Overflow;
     this.singleActive = a['x-single-active-consumer'] === true;
+    this.deliveryLimit = num(a['x-delivery-limit']);
     const maxPriority = num(a['x-max-priority']);
     this.ready = maxPriority !== undefined && maxPriority > 0 ? new PriorityFifo<Entry>(maxPriority) : new Fifo<Entry>();
   }
@@ -345,6 +350,12 @@ export class Queue implements Subscriber {
   /** Puts a delivered message back at the head, marked redelivered. */
   requeue(e: Entry): void {
     if (this.deleted) return;
+    e.returns = (e.returns ?? 0) + 1;
+    if (this.deliveryLimit !== undefined && e.returns > this.deliveryLimit) {
+      this.deadLetter(e, 'delivery_limit');
+      this.settle(e);
+      return;
+    }
     e.redelivered = true;
     this.ready.unshift(e);
     this.readyBytes += e.message.payload.length;
@@ -352,7 +363,7 @@ export class Queue implements Subscriber {
   }
 
   /** Rejected or expired or over the limit: to the dead-letter exchange if one is set. */
-  deadLetter(e: Entry, reason: 'rejected' | 'expired' | 'maxlen'): void {
+  deadLetter(e: Entry, reason: 'rejected' | 'expired' | 'maxlen' | 'delivery_limit'): void {
     const dlx = this.deadLetterExchange;
     if (dlx === undefined) return;
     this.broker.deadLetter(this, e, reason, dlx, this.deadLetterRoutingKey ?? e.routingKey);
