@@ -19,6 +19,7 @@ import type { MqttOptions } from './options.js';
 import { RetainedStore } from './retained.js';
 import { SharedRedelivery } from './session/shared.js';
 import type { Outbound, SubRecord } from './session/outbound.js';
+import { decodeMessage, encodeMessage } from './session/codec.js';
 import { SessionPersistence } from './session/persistence.js';
 import { Session, type SessionEnv } from './session/session.js';
 import { type Will, WillScheduler } from './will.js';
@@ -117,6 +118,7 @@ export class MqttServer {
   async load(): Promise<void> {
     await this.retained.load();
     const now = this.clock.now();
+    const wills: Array<[string, Will]> = [];
     for (const l of await this.persistence.loadAll()) {
       const r = l.record;
       const s = new Session(r.clientId, this.env);
@@ -130,11 +132,23 @@ export class MqttServer {
       for (const sub of r.subscriptions) s.subscriptions.set(sub.filter, sub);
       for (const id of r.incomingQos2) s.incomingQos2.add(id);
       s.restore(l.inflight, l.queue);
+      if (r.will) {
+        s.pendingWill = r.will;
+        const will: Will = {
+          message: decodeMessage(r.will.m),
+          delay: Math.max(0, (r.will.due - now) / 1000),
+          principal: r.will.principal,
+        };
+        if (r.will.expiry !== undefined) will.expiry = r.will.expiry;
+        wills.push([r.clientId, will]);
+      }
       this.attach(s);
       for (const sub of s.subscriptions.values()) if (!sub.filter.startsWith('$share/')) this.routerSubscribe(s, sub);
       this.sessions.set(s.clientId, s);
       this.scheduleExpiry(s);
     }
+    // Delayed Wills once every session is back, so their subscribers receive them.
+    for (const [clientId, will] of wills) this.wills.schedule(clientId, will);
     this.logger.debug({ sessions: this.sessions.size, retained: this.retained.size }, 'mqtt: state loaded');
   }
 
@@ -170,6 +184,7 @@ export class MqttServer {
       present = true;
       this.cancelExpiry(clientId);
       this.wills.cancel(clientId);
+      s.pendingWill = undefined;
     } else {
       s = new Session(clientId, this.env);
       this.attach(s);
@@ -211,7 +226,14 @@ export class MqttServer {
     s.link = undefined;
     s.disconnectedAt = this.clock.now();
     if (conn.will && !this.stopping && (!conn.gracefulClose || conn.willOnDisconnect)) {
-      this.wills.schedule(conn.clientId, conn.will);
+      const w = conn.will;
+      if (w.delay > 0 && s.expiryInterval > 0) {
+        // Kept with the session so the Will still goes out after a restart.
+        s.pendingWill = { m: encodeMessage(w.message), due: this.clock.now() + w.delay * 1000 };
+        if (w.expiry !== undefined) s.pendingWill.expiry = w.expiry;
+        if (w.principal !== undefined) s.pendingWill.principal = w.principal;
+      }
+      this.wills.schedule(conn.clientId, w);
     }
     if (s.expiryInterval === 0) {
       this.endSession(s, 'disconnected');
@@ -332,6 +354,11 @@ export class MqttServer {
   }
 
   private publishWill(will: Will): void {
+    const owner = this.sessions.get(will.message.origin.clientId);
+    if (owner?.pendingWill) {
+      owner.pendingWill = undefined;
+      owner.save();
+    }
     const resource = will.message.topic;
     const go = (allowed: boolean) => {
       if (!allowed) {

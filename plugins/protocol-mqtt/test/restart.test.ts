@@ -105,3 +105,34 @@ it('acknowledges a QoS 1 PUBLISH only once the copy for an offline persistent se
   await closeClients();
   await h.stop();
 });
+
+it('sends a delayed Will after a restart when its client does not come back', async () => {
+  const data = new Map<string, Buffer>();
+  const one = await startPlugin({}, data);
+  const c = await RawClient.connected(one.port, 5, {
+    clientId: 'will-across-restart',
+    clean: false,
+    properties: { sessionExpiryInterval: 600 },
+    will: {
+      topic: 'wr/restart',
+      payload: Buffer.from('gone for good'),
+      qos: 1,
+      retain: true,
+      properties: { willDelayInterval: 1 },
+    },
+  });
+  c.end();
+  await sleep(100);
+  await one.stop();
+  const two = await startPlugin({}, data);
+  const watcher = await client(`mqtt://127.0.0.1:${two.port}`, { protocolVersion: 5 });
+  const got = collect(watcher);
+  await watcher.subscribeAsync('wr/restart', { qos: 1 });
+  await waitFor(() => got.length === 1, 3000, 'will after restart');
+  expect(got[0].payload).toBe('gone for good');
+  await sleep(100);
+  const record = JSON.parse(data.get('mqtt/session/will-across-restart')?.toString() ?? '{}');
+  expect(record.will).toBeUndefined();
+  await closeClients();
+  await two.stop();
+});

@@ -11,6 +11,16 @@ export interface SessionRecord {
   subscriptions: SubRecord[];
   /** Incoming QoS 2 packet ids awaiting PUBREL. */
   incomingQos2: number[];
+  /** A Will waiting for its delay, published at `due` (epoch ms) unless the client returns. */
+  will?: StoredWill;
+}
+
+/** A delayed Will as stored with its session. */
+export interface StoredWill {
+  m: StoredMessage;
+  due: number;
+  expiry?: number;
+  principal?: string;
 }
 
 interface StoredOutbound {

@@ -1,7 +1,7 @@
 import type { Clock, Delivery, Subscriber, SubscriberHandle } from '@robustmq/sdk';
 import type { MqttOptions } from '../options.js';
 import { type Outbound, outbound, type SubRecord } from './outbound.js';
-import type { SessionPersistence, SessionRecord } from './persistence.js';
+import type { SessionPersistence, SessionRecord, StoredWill } from './persistence.js';
 
 /** What a session needs from the broker around it. */
 export interface SessionEnv {
@@ -52,6 +52,8 @@ export class Session implements Subscriber {
   ended = false;
   /** Something was written to the MetaStore for this session (it must be deleted when it ends). */
   stored = false;
+  /** A Will waiting for its delay, kept in the record so a restart still sends it. */
+  pendingWill?: StoredWill;
   private nextPacketId = 1;
   private nextSeq = 1;
 
@@ -164,6 +166,7 @@ export class Session implements Subscriber {
       incomingQos2: [...this.incomingQos2],
     };
     if (this.disconnectedAt !== undefined) r.disconnectedAt = this.disconnectedAt;
+    if (this.pendingWill) r.will = this.pendingWill;
     return r;
   }
 
