@@ -170,6 +170,17 @@ export class Connection implements SessionLink {
   /** SessionLink: writes an outgoing PUBLISH for a queued or in-flight message. */
   sendPublish(o: Outbound, dup: boolean): boolean {
     if (this.state === 'closed') return false;
+    try {
+      return this.writePublish(o, dup);
+    } catch (err) {
+      // A message this client cannot take (say, a topic from another protocol too long for MQTT)
+      // must not fail the publisher that routed it.
+      this.server.logger.debug({ err, clientId: this.clientId, topic: o.message.topic }, 'mqtt: cannot encode PUBLISH');
+      return false;
+    }
+  }
+
+  private writePublish(o: Outbound, dup: boolean): boolean {
     const m = o.message;
     const v5 = this.version === 5;
     const expiry = m.expiresAt !== undefined && v5 ? remainingExpiry(m.expiresAt, this.server.clock.now()) : undefined;
@@ -237,7 +248,8 @@ export class Connection implements SessionLink {
       .then(() => {
         if (qos1) this.incomingQos1--;
         if (this.state === 'open') ack();
-      });
+      })
+      .catch((err) => this.fail(err));
     this.ackTail = tail;
     void tail.finally(() => {
       if (this.ackTail === tail) this.ackTail = undefined;

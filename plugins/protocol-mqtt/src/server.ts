@@ -353,7 +353,16 @@ export class MqttServer {
     s.handle = this.router.attach(s, { queueLimit: this.options.maxQueuedMessages, dropPolicy: this.options.queueDropPolicy });
   }
 
+  /** Runs from timers: nothing may escape to the process. */
   private publishWill(will: Will): void {
+    try {
+      this.publishWillUnsafe(will);
+    } catch (err) {
+      this.logger.warn({ err, clientId: will.message.origin.clientId }, 'mqtt: will publish failed');
+    }
+  }
+
+  private publishWillUnsafe(will: Will): void {
     const owner = this.sessions.get(will.message.origin.clientId);
     if (owner?.pendingWill) {
       owner.pendingWill = undefined;
@@ -404,8 +413,12 @@ export class MqttServer {
       () => {
         this.expiryTimers.delete(s.clientId);
         if (s.link || s.ended) return;
-        if (this.clock.now() >= deadline) this.endSession(s, 'expired');
-        else this.scheduleExpiry(s);
+        try {
+          if (this.clock.now() >= deadline) this.endSession(s, 'expired');
+          else this.scheduleExpiry(s);
+        } catch (err) {
+          this.logger.warn({ err, clientId: s.clientId }, 'mqtt: session expiry failed');
+        }
       },
       Math.min(Math.max(0, deadline - this.clock.now()), 2 ** 31 - 1),
     );
