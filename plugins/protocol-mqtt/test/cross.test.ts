@@ -90,3 +90,22 @@ it('a retained Will is kept as the retained message of its topic', async () => {
   expect(got[0]).toMatchObject({ payload: 'offline' });
   expect(got[0].packet.retain).toBe(true);
 });
+
+it('skips a message from another protocol that MQTT cannot encode, without failing the publisher', async () => {
+  const sub = await client(tb, { protocolVersion: 4 });
+  const got = collect(sub);
+  await sub.subscribeAsync('long/#');
+  const tooLong = createMessage({
+    topic: `long/${'x'.repeat(70_000)}`,
+    payload: Buffer.from('no'),
+    origin: { protocol: 'kafka', clientId: 'k' },
+  });
+  expect(() => publishMessage(tb.broker.hooks, tb.broker.router, tooLong)).not.toThrow();
+  publishMessage(
+    tb.broker.hooks,
+    tb.broker.router,
+    createMessage({ topic: 'long/ok', payload: Buffer.from('yes'), origin: { protocol: 'kafka', clientId: 'k' } }),
+  );
+  await waitFor(() => got.length === 1);
+  expect(got[0].payload).toBe('yes');
+});
