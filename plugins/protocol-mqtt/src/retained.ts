@@ -75,6 +75,8 @@ export class RetainedStore {
   }
 
   private write(topic: string, m: Message | undefined): void {
+    // $SYS values are regenerated every interval: not worth a disk write each time.
+    if (topic.startsWith('$SYS/')) return;
     const key = PREFIX + topic;
     const value = m ? Buffer.from(JSON.stringify(encodeMessage({ ...m, retain: true }))) : undefined;
     this.chain = this.chain
