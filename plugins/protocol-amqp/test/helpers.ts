@@ -54,3 +54,12 @@ export async function until(cond: () => boolean, ms = 3000, what = 'condition'):
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Resolves when the async `cond()` holds, polling every 20 ms; rejects after `ms`. */
+export async function eventually(cond: () => Promise<boolean>, ms = 5000, what = 'condition'): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

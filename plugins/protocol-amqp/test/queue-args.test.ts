@@ -1,6 +1,6 @@
 import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AmqpTestBroker, sleep, startAmqp, until } from './helpers.js';
+import { type AmqpTestBroker, eventually, sleep, startAmqp, until } from './helpers.js';
 
 let b: AmqpTestBroker;
 let conn: ChannelModel;
@@ -38,16 +38,15 @@ describe('queue arguments', () => {
     await ch.assertExchange('dlx.ttl', 'fanout', { durable: false });
     await ch.bindQueue(dead, 'dlx.ttl', '');
     const q = (
-      await ch.assertQueue('', { exclusive: true, arguments: { 'x-message-ttl': 80, 'x-dead-letter-exchange': 'dlx.ttl' } })
+      await ch.assertQueue('', { exclusive: true, arguments: { 'x-message-ttl': 300, 'x-dead-letter-exchange': 'dlx.ttl' } })
     ).queue;
     const plain = (await ch.assertQueue('', { exclusive: true })).queue;
     ch.sendToQueue(q, Buffer.from('old'));
     ch.sendToQueue(plain, Buffer.from('short'), { expiration: '40' });
     ch.sendToQueue(plain, Buffer.from('long'), { expiration: '60000' });
-    await sleep(20);
     expect((await ch.checkQueue(q)).messageCount).toBe(1);
-    await sleep(150);
-    expect((await ch.checkQueue(q)).messageCount).toBe(0);
+    await eventually(async () => (await ch.checkQueue(q)).messageCount === 0, 5000, 'the TTL');
+    await eventually(async () => (await ch.checkQueue(dead)).messageCount === 1, 5000, 'the dead letter');
     const dl = await drain(ch, dead);
     expect(bodies(dl)).toEqual(['old']);
     const death = deaths(dl[0])[0];
@@ -114,7 +113,12 @@ describe('queue arguments', () => {
       arguments: { 'x-message-ttl': 20, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'cyc.a' },
     });
     ch.sendToQueue('cyc.a', Buffer.from('loop'));
-    await sleep(200);
+    await eventually(
+      async () => (await ch.checkQueue('cyc.a')).messageCount + (await ch.checkQueue('cyc.b')).messageCount === 0,
+      5000,
+      'the cycle to stop',
+    );
+    await sleep(100);
     expect((await ch.checkQueue('cyc.a')).messageCount + (await ch.checkQueue('cyc.b')).messageCount).toBe(0);
 
     await ch.assertQueue('retry.work', {
@@ -142,11 +146,27 @@ describe('queue arguments', () => {
 
   it('x-expires deletes an unused queue', async () => {
     const ch = await channel();
-    await ch.assertQueue('expiring', { durable: false, arguments: { 'x-expires': 60 } });
+    await ch.assertQueue('expiring', { durable: false, arguments: { 'x-expires': 300 } });
     await ch.checkQueue('expiring');
-    await sleep(150);
-    const err = await ch.checkQueue('expiring').catch((e: { code: number }) => e);
-    expect((err as { code: number }).code).toBe(404);
+    // Each failed passive declare closes the probing channel: open a fresh one per probe.
+    let code: number | undefined;
+    await eventually(
+      async () => {
+        const c = await conn.createChannel();
+        c.on('error', () => undefined);
+        code = await c.checkQueue('expiring').then(
+          async () => {
+            await c.close();
+            return undefined;
+          },
+          (e: { code: number }) => e.code,
+        );
+        return code !== undefined;
+      },
+      5000,
+      'the queue to expire',
+    );
+    expect(code).toBe(404);
   });
 
   it('x-single-active-consumer gives everything to one consumer until it goes', async () => {
