@@ -5,6 +5,7 @@ import { MqttProtocolError, parserErrorCode, RC } from './errors.js';
 import { FrameGuard } from './frame-guard.js';
 import { dispatchPacket } from './handlers/dispatch.js';
 import { publishProperties, remainingExpiry } from './properties.js';
+import { decodeFast } from './fast-decode.js';
 import { encodeAck, encodeProperties, encodePublishHead } from './fast-encode.js';
 import { cachedPublish, withPacketId } from './publish-cache.js';
 import { TokenBucket } from './rate-limit.js';
@@ -78,6 +79,8 @@ export class Connection implements SessionLink {
   /** Milliseconds to hold the packet line after the current packet (rate limit). */
   private holdMs = 0;
   private closedHandled = false;
+  /** mqtt-packet holds no partial packet: the next chunk starts at a packet boundary. */
+  private parserIdle = true;
   /** User property pairs of the packet being parsed, in wire order. */
   private readonly userPairs: Array<[string, string]> = [];
   /** Bytes of the first packet, kept to tell the CONNECT version when parsing it fails. */
@@ -345,7 +348,17 @@ export class Connection implements SessionLink {
     }
     this.server.pressure = false;
     try {
-      this.parser.parse(chunk);
+      let offset = 0;
+      if (this.parserIdle && this.state === 'open') {
+        // Common packets straight from the chunk; the rest (and every error) goes to mqtt-packet.
+        const packets: Packet[] = [];
+        offset = decodeFast(chunk, this.version, packets);
+        for (const p of packets) {
+          this.onPacket(p);
+          if ((this.state as State) === 'closed') return;
+        }
+      }
+      if (offset < chunk.length) this.parserIdle = this.parser.parse(offset === 0 ? chunk : chunk.subarray(offset)) === 0;
     } catch (err) {
       this.fail(err);
       return;

@@ -1,5 +1,6 @@
-import mqttPacket from 'mqtt-packet';
+import mqttPacket, { type Packet } from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
+import { decodeFast } from '../src/fast-decode.js';
 import { encodeAck, encodeProperties, encodePublish } from '../src/fast-encode.js';
 import { FrameGuard } from '../src/frame-guard.js';
 import { headersToProps, propsToHeaders } from '../src/properties.js';
@@ -151,5 +152,65 @@ describe('token bucket', () => {
     expect(b.take(0)).toBe(0);
     expect(b.take(0)).toBe(500);
     expect(b.take(2000)).toBe(0);
+  });
+});
+
+describe('fast decoder', () => {
+  const parse = (buf: Buffer, v: 4 | 5) => {
+    const out: unknown[] = [];
+    const parser = mqttPacket.parser({ protocolVersion: v });
+    parser.on('packet', (p) => out.push(p));
+    parser.parse(buf);
+    return out;
+  };
+  for (const v of [4, 5] as const) {
+    it(`decodes what mqtt-packet decodes, v${v}, and stops at anything else`, () => {
+      const gen = (p: object) => mqttPacket.generate(p as never, { protocolVersion: v });
+      const packets = [
+        gen({ cmd: 'publish', topic: 'a/b', payload: Buffer.from('x'), qos: 0, retain: true, dup: false }),
+        gen({ cmd: 'publish', topic: 'ü/2', payload: Buffer.alloc(300, 7), qos: 2, messageId: 65535, retain: false, dup: true }),
+        gen({ cmd: 'puback', messageId: 3 }),
+        gen({ cmd: 'pubrec', messageId: 4 }),
+        gen({ cmd: 'pubrel', messageId: 5 }),
+        gen({ cmd: 'pubcomp', messageId: 6 }),
+        gen({ cmd: 'pingreq' }),
+      ];
+      const all = Buffer.concat(packets);
+      const ours: Packet[] = [];
+      expect(decodeFast(all, v, ours)).toBe(all.length);
+      const theirs = parse(all, v) as Array<Record<string, unknown>>;
+      expect(ours.length).toBe(theirs.length);
+      const fields = (p: Record<string, unknown>) => {
+        const f: Record<string, unknown> = { cmd: p.cmd, messageId: p.messageId, reasonCode: p.reasonCode };
+        if (p.cmd === 'publish')
+          Object.assign(f, { topic: p.topic, qos: p.qos, dup: p.dup, retain: p.retain, payload: String(p.payload) });
+        return f;
+      };
+      for (let i = 0; i < ours.length; i++) expect(fields(ours[i] as never)).toEqual(fields(theirs[i]));
+      // A partial packet and a SUBSCRIBE stop the fast path at their start.
+      const partial: Packet[] = [];
+      expect(decodeFast(all.subarray(0, packets[0].length + 5), v, partial)).toBe(packets[0].length);
+      const sub = gen({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'a', qos: 0 }] });
+      const mixed: Packet[] = [];
+      expect(decodeFast(Buffer.concat([packets[2], sub, packets[3]]), v, mixed)).toBe(packets[2].length);
+      // QoS 3 and reserved flags are left to mqtt-packet (which reports the error).
+      expect(decodeFast(Buffer.from([0x36, 0x03, 0, 1, 0x61]), v, [])).toBe(0);
+      expect(decodeFast(Buffer.from([0x41, 0x02, 0, 1]), v, [])).toBe(0);
+    });
+  }
+  it('leaves a 5.0 PUBLISH with properties to mqtt-packet', () => {
+    const p = mqttPacket.generate(
+      {
+        cmd: 'publish',
+        topic: 't',
+        payload: Buffer.from('x'),
+        qos: 0,
+        retain: false,
+        dup: false,
+        properties: { contentType: 'a' },
+      },
+      { protocolVersion: 5 },
+    );
+    expect(decodeFast(p, 5, [])).toBe(0);
   });
 });
