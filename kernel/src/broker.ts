@@ -1,4 +1,4 @@
-import { resolve as resolvePath } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import {
   type HookBus,
   type LogStore,
@@ -13,7 +13,9 @@ import { pino } from 'pino';
 import { AdminServer, type PluginStatus } from './admin/index.js';
 import type { Config } from './config/schema.js';
 import { createRootContainer, type DependencyContainer } from './container.js';
+import { FilterLoadError, type InstalledFilters, installFilters } from './filters/index.js';
 import { KernelHookBus } from './hooks/index.js';
+import { StartupError } from './loader/errors.js';
 import { PluginHost } from './loader/host.js';
 import { type PrepareOptions, prepare } from './loader/prepare.js';
 import { MemoryLogStore, MemoryMetaStore } from './memory/index.js';
@@ -69,7 +71,7 @@ export async function startBroker(options: StartOptions = {}): Promise<Broker> {
     env: options.env,
     registryPath: options.registryPath,
   };
-  const { config, plan, loaded } = await prepare(prepareOptions);
+  const { config, plan, loaded, registry } = await prepare(prepareOptions);
   // Synchronous stdout: no log line is lost when the process exits right after shutdown.
   const logger: Logger =
     options.logger ??
@@ -131,9 +133,13 @@ export async function startBroker(options: StartOptions = {}): Promise<Broker> {
       )
     : undefined;
 
+  let filters: InstalledFilters | undefined;
   try {
+    // Filters first: no message may reach the router before its rule filters are in place.
+    filters = await loadFilters(config, { hooks, logger, metrics, registryPath: registry.path });
     await host.start(plan, config.shutdown.deadlineMs);
   } catch (err) {
+    await filters?.stop();
     await admin?.close();
     throw err;
   }
@@ -168,12 +174,30 @@ export async function startBroker(options: StartOptions = {}): Promise<Broker> {
         phase = 'stopping';
         logger.info('stopping');
         await host.stop(config.shutdown.deadlineMs);
+        await filters?.stop();
         await admin?.close();
         logger.info('robustmq stopped');
       })();
       return stopping;
     },
   };
+}
+
+/** Installs `config.filters`; a filter that cannot load refuses the start like a plugin would. */
+async function loadFilters(
+  config: Config,
+  deps: { hooks: HookBus; logger: Logger; metrics: PromMetrics; registryPath: string },
+): Promise<InstalledFilters> {
+  try {
+    return await installFilters(config.filters, {
+      ...deps,
+      logger: deps.logger.child({ component: 'filters' }),
+      cacheDir: join(resolvePath(config.dataDir), 'filter-cache'),
+    });
+  } catch (err) {
+    if (err instanceof FilterLoadError) throw new StartupError(err.message.split('\n'));
+    throw err;
+  }
 }
 
 /** `protocol-mqtt 0.1.0 up: tcp :1883, ws :8083` */

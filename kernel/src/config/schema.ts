@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { filterEntrySchema } from '../filters/schema.js';
 
 /** Log levels pino accepts. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -45,6 +46,8 @@ export const configSchema = z.strictObject({
     .prefault({}),
   shutdown: z.strictObject({ deadlineMs: z.number().int().min(0).default(10_000) }).prefault({}),
   plugins: z.preprocess((v) => (v === null ? {} : v), z.record(z.string(), pluginSection)).default({}),
+  /** Rule filters (WebAssembly components or TypeScript modules) on the `filter` hook, in order. */
+  filters: z.array(filterEntrySchema).default([]),
 });
 
 /** The effective kernel configuration (defaults applied). */
