@@ -12,3 +12,4 @@ export { MemoryLogStore, MemoryMetaStore } from './memory/index.js';
 export { PromMetrics, type PromMetricsOptions } from './metrics.js';
 export { TopicRouter, type TopicRouterOptions } from './router/index.js';
 export { KERNEL_VERSION } from './version.js';
+export { startTestBroker, type TestBrokerOptions } from './testing.js';
