@@ -67,7 +67,6 @@ export class Connection implements SessionLink {
   willOnDisconnect = false;
   closeReason = 'connection-lost';
   readonly connectedAt: number;
-  private congested = false;
   private readonly parser = mqttPacket.parser();
   private readonly guard: FrameGuard;
   private readonly backlog: Packet[] = [];
@@ -116,7 +115,9 @@ export class Connection implements SessionLink {
 
   /** SessionLink: deliveries flow while the socket is not congested. */
   get writable(): boolean {
-    return this.state === 'open' && !this.congested;
+    // Computed, not a sticky flag: a socket holding this much has had a write return false, so
+    // 'drain' is due and will pump the session again.
+    return this.state === 'open' && this.pendingBytes + this.socket.writableLength <= SOCKET_HIGH_WATER;
   }
 
   /** SessionLink: outgoing QoS 1/2 window. */
@@ -155,7 +156,6 @@ export class Connection implements SessionLink {
     this.pending.push(buf);
     if (payload && payload.length > 0) this.pending.push(payload);
     this.pendingBytes += size;
-    if (this.pendingBytes + this.socket.writableLength > SOCKET_HIGH_WATER) this.congested = true;
     return true;
   }
 
@@ -435,10 +435,8 @@ export class Connection implements SessionLink {
   }
 
   private onDrain(): void {
-    const was = this.congested;
-    this.congested = false;
     if (this.state === 'open') this.session?.pump();
-    if (was) this.server.releasePublishers();
+    this.server.releasePublishers();
   }
 
   private armKeepAlive(ms: number): void {

@@ -109,6 +109,7 @@ export class MqttServer {
       congested: () => {
         this.pressure = true;
       },
+      relieved: () => this.releasePublishers(),
     };
     this.flushTimer = setInterval(() => this.flushMetrics(), 1000);
     this.flushTimer.unref();

@@ -10,8 +10,10 @@ export interface SessionEnv {
   readonly clock: Clock;
   /** Counts and reports a message the session had to drop. */
   dropped(session: Session, o: Outbound, reason: string): void;
-  /** An online session started queueing because its socket is congested (publishers may slow down). */
+  /** An online session started queueing because it cannot take more now (publishers may slow down). */
   congested(session: Session): void;
+  /** An online session emptied its queue (publishers held for it may go on). */
+  relieved(session: Session): void;
 }
 
 /** The live connection currently bound to a session. */
@@ -108,9 +110,11 @@ export class Session implements Subscriber {
     if (this.queue.length === 0 && this.link.writable && (o.qos === 0 || this.inflight.size < this.link.window)) {
       this.send(o);
     } else {
-      // A subscriber that is merely behind (queue not half full) asks publishers to wait for it;
-      // one that stays behind fills its queue and drops instead of holding everyone up.
-      if (!this.link.writable && this.queue.length < this.env.options.maxQueuedMessages / 2) this.env.congested(this);
+      // A subscriber that is merely behind (socket congested or in-flight window full) asks
+      // publishers to wait for it while its queue has room (QoS 0: half of it); one that stays
+      // behind fills its queue and drops instead of holding everyone up.
+      const room = this.env.options.maxQueuedMessages * (o.qos === 0 ? 0.5 : 0.9);
+      if (this.queue.length < room) this.env.congested(this);
       this.enqueue(o);
     }
   }
@@ -118,6 +122,7 @@ export class Session implements Subscriber {
   /** Moves queued messages into the window while the connection takes them. */
   pump(): void {
     const link = this.link;
+    const had = this.queue.length > 0;
     while (link && this.link === link && link.writable && this.queue.length > 0) {
       const o = this.queue[0];
       if (o.qos > 0 && this.inflight.size >= link.window) break;
@@ -126,6 +131,7 @@ export class Session implements Subscriber {
       o.seq = undefined;
       this.send(o);
     }
+    if (had && this.queue.length === 0 && link) this.env.relieved(this);
   }
 
   /** On reconnect: resend unacknowledged PUBLISH with DUP and PUBREL (§4.4), then the queue. */
