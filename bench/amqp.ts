@@ -83,6 +83,7 @@ async function startRobustMQ(dir: string): Promise<Broker> {
       'admin: { enabled: false }',
       'plugins:',
       '  protocol-mqtt: { enabled: false }',
+      '  protocol-kafka: { enabled: false }',
       `  protocol-amqp: { enabled: true, options: { port: ${port} } }`,
       '',
     ].join('\n'),

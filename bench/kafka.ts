@@ -72,6 +72,7 @@ async function startBroker(dir: string): Promise<{ port: number; stop(): Promise
       'admin: { enabled: false }',
       'plugins:',
       '  protocol-mqtt: { enabled: false }',
+      '  protocol-amqp: { enabled: false }',
       `  protocol-kafka: { enabled: true, options: { port: ${port} } }`,
       '  storage-file: { options: { fsync: interval } }',
       '',

@@ -116,6 +116,8 @@ export async function startRobustMQ(): Promise<Peer> {
       'admin: { enabled: false }',
       'plugins:',
       `  protocol-mqtt: { enabled: true, options: { port: ${port} } }`,
+      '  protocol-kafka: { enabled: false }',
+      '  protocol-amqp: { enabled: false }',
       '',
     ].join('\n'),
   );

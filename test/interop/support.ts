@@ -30,8 +30,8 @@ export interface InteropBroker {
 export async function startInteropBroker(plugins: Record<string, unknown> = {}): Promise<InteropBroker> {
   const external = process.env.INTEROP_EXTERNAL_PORT;
   if (external) return { port: Number(external), stop: async () => {} };
-  const { startBroker } = await import('@robustmq/kernel');
-  const broker = await startBroker({
+  const { startTestBroker } = await import('@robustmq/kernel');
+  const broker = await startTestBroker({
     env: {},
     logger: pino({ level: 'silent' }),
     config: {

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Broker, startBroker } from '../../src/broker.js';
+import type { Broker } from '../../src/broker.js';
+import { startTestBroker } from '../../src/testing.js';
 import { repoRoot } from './build.js';
 
 let tmp: string;
@@ -29,7 +30,7 @@ function brokerConfig(filters: unknown[]) {
 
 describe('filters from the broker config', () => {
   it('drops what the registry-pinned drop-debug filter drops, end to end over MQTT', async () => {
-    const broker: Broker = await startBroker({
+    const broker: Broker = await startTestBroker({
       env: {},
       config: brokerConfig([{ wasm: 'filter-drop-debug', topics: ['logs/#'], timeBudgetMs: 5_000 }]),
     });
@@ -79,12 +80,12 @@ describe('filters from the broker config', () => {
     await copyFile(join(repoRoot, 'examples/filters/drop-debug/build/filter.wasm'), join(tmp, 'tampered.wasm'));
     const registryPath = join(tmp, 'registry.json');
     await writeFile(registryPath, JSON.stringify(registry));
-    const started = startBroker({ env: {}, registryPath, config: brokerConfig([{ wasm: 'filter-tampered' }]) });
+    const started = startTestBroker({ env: {}, registryPath, config: brokerConfig([{ wasm: 'filter-tampered' }]) });
     await expect(started).rejects.toThrow(/sha256/);
     await expect(started).rejects.toMatchObject({ name: 'StartupError' });
   });
 
   it('refuses a malformed filter entry naming the field', async () => {
-    await expect(startBroker({ env: {}, config: brokerConfig([{ topics: 'logs/#' }]) })).rejects.toThrow(/filters\.0/);
+    await expect(startTestBroker({ env: {}, config: brokerConfig([{ topics: 'logs/#' }]) })).rejects.toThrow(/filters\.0/);
   });
 });

@@ -1,11 +1,11 @@
 /**
- * auth-file end to end: a real broker (startBroker, memory storage) with protocol-mqtt and this
+ * auth-file end to end: a real broker (startTestBroker, memory storage) with protocol-mqtt and this
  * plugin enabled from config, driven by mqtt.js over TCP, MQTT 5.0 and 3.1.1.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Broker, startBroker } from '@robustmq/kernel';
+import { type Broker, startTestBroker } from '@robustmq/kernel';
 import mqtt, { type IClientOptions, type MqttClient, type Packet } from 'mqtt';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,7 +33,7 @@ beforeAll(async () => {
   const aclFile = join(dir, 'acl');
   await writeFile(passwordFile, `alice:${await hashPassword('wonderland', FAST)}\nbob:${await hashPassword('builder', FAST)}\n`);
   await writeFile(aclFile, ACL);
-  broker = await startBroker({
+  broker = await startTestBroker({
     env: {},
     logger: pino({ level: 'silent' }),
     config: {

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Broker, startBroker } from '@robustmq/kernel';
+import { type Broker, startTestBroker } from '@robustmq/kernel';
 
 export interface AmqpTestBroker {
   broker: Broker;
@@ -27,7 +27,7 @@ export async function startAmqp(
     plugins,
   };
   if (options.dataDir) config.dataDir = options.dataDir;
-  const broker = await startBroker({ env: {}, config });
+  const broker = await startTestBroker({ env: {}, config });
   const port = broker.endpoints('protocol-amqp').amqp;
   return {
     broker,

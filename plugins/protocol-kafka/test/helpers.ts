@@ -2,7 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { type Broker, startBroker } from '@robustmq/kernel';
+import { type Broker, startTestBroker } from '@robustmq/kernel';
 import { Kafka, logLevel } from 'kafkajs';
 
 export interface KafkaTestBroker {
@@ -18,7 +18,7 @@ export async function startKafkaBroker(
   options: Record<string, unknown> = {},
   extra: { storage?: string; dataDir?: string; plugins?: Record<string, unknown> } = {},
 ): Promise<KafkaTestBroker> {
-  const broker = await startBroker({
+  const broker = await startTestBroker({
     env: {},
     config: {
       host: '127.0.0.1',

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Broker, startBroker } from '@robustmq/kernel';
+import { type Broker, startTestBroker } from '@robustmq/kernel';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeWal } from '../src/meta-codec.js';
@@ -68,7 +68,7 @@ describe('broker restart over storage-file with MQTT', () => {
   });
 
   const start = () =>
-    startBroker({
+    startTestBroker({
       env: {},
       config: {
         dataDir: path.join(tmp.dir, 'unused'),

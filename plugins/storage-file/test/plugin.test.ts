@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { startBroker } from '@robustmq/kernel';
+import { startTestBroker } from '@robustmq/kernel';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import plugin, { FileLogStore, FileMetaStore } from '../src/index.js';
 import { tempDir } from './helpers.js';
@@ -15,7 +15,7 @@ describe('storage-file as the broker storage plugin', () => {
   });
 
   const start = (options: Record<string, unknown> = {}) =>
-    startBroker({
+    startTestBroker({
       env: {},
       config: {
         dataDir: tmp.dir,

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { type Broker, startBroker } from '@robustmq/kernel';
+import { type Broker, startTestBroker } from '@robustmq/kernel';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decodeLogHeader } from '../src/log-object.js';
@@ -74,7 +74,7 @@ async function bucketMetaKeys(options: S3StorageInput): Promise<Set<string>> {
 }
 
 const startOn = (options: S3StorageInput) =>
-  startBroker({
+  startTestBroker({
     env: {},
     config: {
       storage: 'storage-s3',
@@ -149,7 +149,7 @@ describe('MQTT broker on storage-s3', () => {
   });
 
   it('refuses to start with a message naming the plugin and the option when the credentials are wrong', async () => {
-    const err = await startBroker({
+    const err = await startTestBroker({
       env: {},
       config: {
         storage: 'storage-s3',
