@@ -346,7 +346,6 @@ export class Connection implements SessionLink {
       this.fail(new MqttProtocolError(code, verdict === 'too-large' ? 'packet too large' : 'bad remaining length'));
       return;
     }
-    this.server.pressure = false;
     try {
       let offset = 0;
       if (this.parserIdle && this.state === 'open') {
@@ -363,17 +362,39 @@ export class Connection implements SessionLink {
       this.fail(err);
       return;
     }
-    if (this.server.pressure && this.state === 'open') this.server.holdPublisher(this);
   }
 
-  /** Reads again after a publisher hold, unless the packet line itself is held. */
-  resumeReading(): void {
-    if (!this.busy && this.state !== 'closed') this.socket.resume();
+  /**
+   * Publisher backpressure (see `PublisherFlow`): a subscriber this connection published to is
+   * behind. Reading stops, and the packets left in the current chunk wait in the backlog, so at
+   * most one more message per publisher reaches the subscriber before the hold takes effect.
+   */
+  holdReading(): void {
+    if (this.state === 'closed') return;
+    this.heldBy++;
+    this.socket.pause();
   }
+
+  /** One hold ended; with none left, the backlog runs and reading resumes on the next turn. */
+  releaseReading(): void {
+    if (this.heldBy === 0) return;
+    this.heldBy--;
+    if (this.heldBy > 0 || this.resumeScheduled) return;
+    // Not from inside the subscriber's stack: its writes get their I/O turn first.
+    this.resumeScheduled = true;
+    setImmediate(() => {
+      this.resumeScheduled = false;
+      if (this.heldBy === 0 && !this.busy && this.state !== 'closed') this.drainBacklog();
+    });
+  }
+
+  /** Subscribers currently holding this connection's reads. */
+  private heldBy = 0;
+  private resumeScheduled = false;
 
   private onPacket(p: Packet): void {
     if (this.state === 'closed') return;
-    if (this.busy) {
+    if (this.busy || this.heldBy > 0) {
       this.backlog.push(p);
       // Stop reading while a slow hook holds the line; the backlog stays small.
       if (this.backlog.length === 64) this.socket.pause();
@@ -420,8 +441,9 @@ export class Connection implements SessionLink {
 
   private drainBacklog(): void {
     this.busy = false;
-    while (!this.busy && this.backlog.length > 0 && this.state !== 'closed') this.run(this.backlog.shift() as Packet);
-    if (!this.busy && this.state !== 'closed') this.socket.resume();
+    while (!this.busy && this.heldBy === 0 && this.backlog.length > 0 && this.state !== 'closed')
+      this.run(this.backlog.shift() as Packet);
+    if (!this.busy && this.heldBy === 0 && this.state !== 'closed') this.socket.resume();
   }
 
   /**
@@ -436,7 +458,6 @@ export class Connection implements SessionLink {
 
   private onDrain(): void {
     if (this.state === 'open') this.session?.pump();
-    this.server.releasePublishers();
   }
 
   private armKeepAlive(ms: number): void {

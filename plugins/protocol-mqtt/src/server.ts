@@ -15,6 +15,7 @@ import {
 } from '@robustmq/sdk';
 import { Connection, type TransportInfo } from './connection.js';
 import { RC } from './errors.js';
+import { PublisherFlow } from './flow.js';
 import type { MqttOptions } from './options.js';
 import { RetainedStore } from './retained.js';
 import { SharedRedelivery } from './session/shared.js';
@@ -23,9 +24,6 @@ import { decodeMessage, encodeMessage } from './session/codec.js';
 import { SessionPersistence } from './session/persistence.js';
 import { Session, type SessionEnv } from './session/session.js';
 import { type Will, WillScheduler } from './will.js';
-
-/** Longest a publisher waits for congested subscribers before reading again. */
-const PRESSURE_MAX_MS = 20;
 
 /** Session Expiry Interval meaning "never expires" (§3.1.2.11.2). */
 export const NEVER_EXPIRES = 0xffffffff;
@@ -59,14 +57,8 @@ export class MqttServer {
   readonly stats: MqttStats;
   readonly version: string;
   stopping = false;
-  /**
-   * Set when a delivery found a subscriber's socket congested; the publishing connection then
-   * pauses reading until a subscriber drains (or a short timeout), so a fast fan-in waits for the
-   * subscriber instead of reading everything only to drop it.
-   */
-  pressure = false;
-  private readonly paused = new Set<Connection>();
-  private pauseTimer?: NodeJS.Timeout;
+  /** Publisher backpressure: publishers stop reading while a subscriber they feed is behind. */
+  readonly flow: PublisherFlow<Session, Connection>;
   private readonly env: SessionEnv;
   private readonly shared: SharedRedelivery;
   private readonly expiryTimers = new Map<string, NodeJS.Timeout>();
@@ -101,15 +93,15 @@ export class MqttServer {
     this.retained = new RetainedStore(() => ctx.metaStore(), this.clock, this.logger);
     this.wills = new WillScheduler(this.clock, (will) => this.publishWill(will));
     this.shared = new SharedRedelivery(this);
+    this.flow = new PublisherFlow(this.clock);
     this.env = {
       options: this.options,
       persistence: this.persistence,
       clock: this.clock,
       dropped: (session, o, reason) => this.dropped(session, o, reason),
-      congested: () => {
-        this.pressure = true;
-      },
-      relieved: () => this.releasePublishers(),
+      congested: (session, message) => this.holdPublisher(session, message),
+      progressed: (session) => this.flow.progress(session),
+      relieved: (session) => this.flow.release(session),
     };
     this.flushTimer = setInterval(() => this.flushMetrics(), 1000);
     this.flushTimer.unref();
@@ -219,9 +211,10 @@ export class MqttServer {
   /** Called once per connection when its socket is gone. */
   connectionClosed(conn: Connection): void {
     this.connections.delete(conn);
-    this.paused.delete(conn);
+    this.flow.forgetPublisher(conn);
     const s = conn.session;
     if (!s || s.link !== conn) return;
+    this.flow.release(s);
     this.stats.connected--;
     this.metric.connections.dec({ protocol: 'mqtt' });
     s.link = undefined;
@@ -259,6 +252,7 @@ export class MqttServer {
     if (s.ended) return;
     if (s.subscriptions.size > 0 || s.inflight.size > 0 || s.queue.length > 0) this.shared.memberLeft(s);
     s.ended = true;
+    this.flow.release(s);
     this.router.detach(s.id);
     if (this.sessions.get(s.clientId) === s) this.sessions.delete(s.clientId);
     this.cancelExpiry(s.clientId);
@@ -290,25 +284,15 @@ export class MqttServer {
     return this.afterPublish(outcome);
   }
 
-  /** A publisher whose messages met a congested subscriber stops reading for a while. */
-  holdPublisher(conn: Connection): void {
-    this.pressure = false;
-    this.paused.add(conn);
-    conn.socket.pause();
-    if (!this.pauseTimer) {
-      this.pauseTimer = setTimeout(() => this.releasePublishers(), PRESSURE_MAX_MS);
-      this.pauseTimer.unref();
-    }
-  }
-
-  /** A subscriber drained (or the wait ran out): paused publishers read again. */
-  releasePublishers(): void {
-    if (this.pauseTimer) clearTimeout(this.pauseTimer);
-    this.pauseTimer = undefined;
-    if (this.paused.size === 0) return;
-    const conns = [...this.paused];
-    this.paused.clear();
-    for (const c of conns) c.resumeReading();
+  /**
+   * A subscriber queued a message past its high watermark: the MQTT connection that published it
+   * (if still here, and not the subscriber itself) stops reading until the subscriber catches up.
+   */
+  private holdPublisher(subscriber: Session, message: Message): void {
+    const origin = message.origin;
+    if (origin?.protocol !== 'mqtt' || this.stopping) return;
+    const publisher = this.sessions.get(origin.clientId)?.link as Connection | undefined;
+    if (publisher && publisher !== subscriber.link && publisher.state === 'open') this.flow.hold(publisher, subscriber);
   }
 
   countIn(): void {
@@ -336,7 +320,7 @@ export class MqttServer {
     this.stopping = true;
     for (const conn of [...this.connections]) conn.close('shutdown', RC.serverShuttingDown, 'broker shutting down');
     this.wills.clear();
-    this.releasePublishers();
+    this.flow.releaseAll();
     for (const t of this.expiryTimers.values()) this.clock.clearTimeout(t);
     this.expiryTimers.clear();
     clearInterval(this.flushTimer);

@@ -1,4 +1,4 @@
-import type { Clock, Delivery, Subscriber, SubscriberHandle } from '@robustmq/sdk';
+import type { Clock, Delivery, Message, Subscriber, SubscriberHandle } from '@robustmq/sdk';
 import type { MqttOptions } from '../options.js';
 import { type Outbound, outbound, type SubRecord } from './outbound.js';
 import type { SessionPersistence, SessionRecord, StoredWill } from './persistence.js';
@@ -10,9 +10,11 @@ export interface SessionEnv {
   readonly clock: Clock;
   /** Counts and reports a message the session had to drop. */
   dropped(session: Session, o: Outbound, reason: string): void;
-  /** An online session started queueing because it cannot take more now (publishers may slow down). */
-  congested(session: Session): void;
-  /** An online session emptied its queue (publishers held for it may go on). */
+  /** An online session queued `message` past its high watermark (its publisher should stop reading). */
+  congested(session: Session, message: Message): void;
+  /** An online session sent queued messages (it is slow, not stuck). */
+  progressed(session: Session): void;
+  /** An online session drained to its low watermark or went away (publishers held for it go on). */
   relieved(session: Session): void;
 }
 
@@ -109,20 +111,18 @@ export class Session implements Subscriber {
     }
     if (this.queue.length === 0 && this.link.writable && (o.qos === 0 || this.inflight.size < this.link.window)) {
       this.send(o);
-    } else {
-      // A subscriber that is merely behind (socket congested or in-flight window full) asks
-      // publishers to wait for it while its queue has room (QoS 0: half of it); one that stays
-      // behind fills its queue and drops instead of holding everyone up.
-      const room = this.env.options.maxQueuedMessages * (o.qos === 0 ? 0.5 : 0.9);
-      if (this.queue.length < room) this.env.congested(this);
-      this.enqueue(o);
+      return;
     }
+    // Behind (socket congested or in-flight window full): queue, and past the high watermark ask
+    // the publisher to stop reading, so the bounded queue is a safety net, not the normal path.
+    this.enqueue(o);
+    if (this.queue.length >= highWater(this.env.options.maxQueuedMessages)) this.env.congested(this, o.message);
   }
 
   /** Moves queued messages into the window while the connection takes them. */
   pump(): void {
     const link = this.link;
-    const had = this.queue.length > 0;
+    const had = this.queue.length;
     while (link && this.link === link && link.writable && this.queue.length > 0) {
       const o = this.queue[0];
       if (o.qos > 0 && this.inflight.size >= link.window) break;
@@ -131,7 +131,9 @@ export class Session implements Subscriber {
       o.seq = undefined;
       this.send(o);
     }
-    if (had && this.queue.length === 0 && link) this.env.relieved(this);
+    if (had === 0 || !link) return;
+    if (this.queue.length < had) this.env.progressed(this);
+    if (this.queue.length <= lowWater(this.env.options.maxQueuedMessages)) this.env.relieved(this);
   }
 
   /** On reconnect: resend unacknowledged PUBLISH with DUP and PUBREL (§4.4), then the queue. */
@@ -266,4 +268,14 @@ export class Session implements Subscriber {
     }
     throw new Error('no free packet identifier');
   }
+}
+
+/** Queue length at which an online session holds the publishers sending to it. */
+export function highWater(maxQueued: number): number {
+  return Math.max(1, Math.floor(maxQueued / 4));
+}
+
+/** Queue length at which the publishers it holds read again. */
+export function lowWater(maxQueued: number): number {
+  return Math.floor(highWater(maxQueued) / 2);
 }
