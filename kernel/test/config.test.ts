@@ -47,6 +47,7 @@ describe('config defaults', () => {
       hooks: { deadlineMs: 1000, filterFailure: 'pass' },
       shutdown: { deadlineMs: 10000 },
       plugins: {},
+      filters: [],
     });
     expect(warnings).toEqual([]);
   });
@@ -259,7 +260,7 @@ describe('config errors: one line per bad field, with source and fix', () => {
     const path = await file('typo.yaml', 'adminn:\n  port: 1\nadmin:\n  prot: 2\n');
     const lines = (await refusal({ configPath: path, env: {} })).split('\n');
     expect(lines).toContain(
-      `config: adminn: unknown key (from ${path}); fix: remove it or correct the spelling (did you mean admin?); known keys here: dataDir, host, log, admin, storage, router, hooks, shutdown, plugins`,
+      `config: adminn: unknown key (from ${path}); fix: remove it or correct the spelling (did you mean admin?); known keys here: dataDir, host, log, admin, storage, router, hooks, shutdown, plugins, filters`,
     );
     expect(lines).toContain(
       `config: admin.prot: unknown key (from ${path}); fix: remove it or correct the spelling (did you mean port?); known keys here: enabled, host, port`,
