@@ -6,7 +6,10 @@
  *   node --import tsx bench/mqtt.ts          (prints the markdown section and writes bench/results/mqtt.md)
  *
  * Environment: BENCH_MQTT_WINDOW_MS (default 5000) measurement window per row,
- * BENCH_MQTT_PEERS (comma list of robustmq, aedes, mosquitto) to run a subset.
+ * BENCH_MQTT_PEERS (comma list of robustmq, aedes, mosquitto) to run a subset,
+ * BENCH_MQTT_ROWS (comma list of row id prefixes, e.g. `fan-in,idle-mem` or `fan-in-q1-4096`; row ids
+ * are `fan-in|fan-out-q<qos>-<bytes>`, `lat-q<qos>`, `idle-mem`) to run some rows only; such a partial
+ * run prints its table but leaves bench/results/mqtt.md alone.
  */
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -28,6 +31,10 @@ import {
 import type { Job } from './peers/mqtt-load-worker.js';
 
 const WINDOW_MS = Number(process.env.BENCH_MQTT_WINDOW_MS ?? 5000);
+const ROWS = process.env.BENCH_MQTT_ROWS?.split(',')
+  .map((s) => s.trim())
+  .filter((s) => s.length > 0);
+const rowWanted = (ids: string[]) => !ROWS || ids.some((id) => ROWS.some((prefix) => id.startsWith(prefix)));
 const WARMUP_MS = 1000;
 const IDLE_CONNECTIONS = 10_000;
 const LATENCY_RATE = 1000;
@@ -251,6 +258,7 @@ async function runPeer(start: () => Promise<Peer>, workers: LoadWorker[], into: 
   ];
   try {
     for (const step of steps) {
+      if (!rowWanted(step.ids)) continue;
       log(`${peer.name}: ${step.ids.join(', ')}`);
       let failure: string | undefined;
       try {
@@ -400,7 +408,7 @@ export async function main(): Promise<string> {
     end: os.loadavg()[0],
   });
   const here = path.dirname(fileURLToPath(import.meta.url));
-  await writeFile(path.join(here, 'results/mqtt.md'), `${section}`);
+  if (!ROWS) await writeFile(path.join(here, 'results/mqtt.md'), `${section}`);
   return section;
 }
 

@@ -167,7 +167,12 @@ export class Connection implements SessionLink {
     const out = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
-    if (!this.socket.destroyed) this.socket.write(out);
+    if (this.socket.destroyed) return;
+    this.socket.write(out);
+    // Deliveries queued while the gathered bytes made the link look full move on now: 'drain'
+    // only follows a write the socket could not take at once, so it cannot be relied on alone.
+    const s = this.session;
+    if (s && s.link === this && s.queue.length > 0 && this.writable) s.pump();
   };
 
   /** SessionLink: writes an outgoing PUBLISH for a queued or in-flight message. */

@@ -109,6 +109,8 @@ export class Session implements Subscriber {
       this.enqueue(o);
       return;
     }
+    // A queue left behind while the link became writable again moves first (order is kept).
+    if (this.queue.length > 0 && this.link.writable) this.pump();
     if (this.queue.length === 0 && this.link.writable && (o.qos === 0 || this.inflight.size < this.link.window)) {
       this.send(o);
       return;
