@@ -41,17 +41,18 @@ export class PublisherFlow<S, P extends HoldablePublisher> {
     return n;
   }
 
-  /** `publisher`'s message was queued by `subscriber` past its high watermark. */
-  hold(publisher: P, subscriber: S): void {
+  /** `publisher`'s message was queued by `subscriber` past its high watermark. True when this started a hold. */
+  hold(publisher: P, subscriber: S): boolean {
     let h = this.holds.get(subscriber);
     if (!h) {
       h = { publishers: new Set(), progressAt: this.clock.now(), stalled: false };
       this.holds.set(subscriber, h);
     }
-    if (h.stalled || h.publishers.has(publisher)) return;
+    if (h.stalled || h.publishers.has(publisher)) return false;
     h.publishers.add(publisher);
     publisher.holdReading();
     if (!h.timer) this.armStallCheck(subscriber, h, STALL_MS);
+    return true;
   }
 
   /** The subscriber sent something: it is slow, not stuck. */

@@ -88,6 +88,11 @@ export class MqttServer {
         ['code'],
       ),
       refused: m.counter('robustmq_mqtt_connections_refused_total', 'MQTT connections refused', ['reason']),
+      publisherHolds: m.counter(
+        'robustmq_mqtt_publisher_holds_total',
+        'Times a publishing connection stopped reading because a subscriber it feeds was behind',
+        [],
+      ),
     };
     this.persistence = new SessionPersistence(() => ctx.metaStore(), this.logger);
     this.retained = new RetainedStore(() => ctx.metaStore(), this.clock, this.logger);
@@ -292,7 +297,8 @@ export class MqttServer {
     const origin = message.origin;
     if (origin?.protocol !== 'mqtt' || this.stopping) return;
     const publisher = this.sessions.get(origin.clientId)?.link as Connection | undefined;
-    if (publisher && publisher !== subscriber.link && publisher.state === 'open') this.flow.hold(publisher, subscriber);
+    if (publisher && publisher !== subscriber.link && publisher.state === 'open' && this.flow.hold(publisher, subscriber))
+      this.metric.publisherHolds.inc();
   }
 
   countIn(): void {

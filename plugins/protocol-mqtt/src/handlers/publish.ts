@@ -97,7 +97,16 @@ function route(conn: Connection, p: IPublishPacket, message: Message, allowed: b
   // QoS 1/2: acknowledge once the copies for persistent sessions (and a retained copy) are stored,
   // without holding up the packets that follow (acks still leave in order).
   const { result: outcome, written } = server.persistence.collect(() => server.publish(message));
-  if (isPromise(outcome)) return outcome.then((o) => acknowledge(conn, p, reasonFor(conn, o)));
+  if (isPromise(outcome)) {
+    // Routed after an async rule filter: the copies were written outside `collect`, so they are
+    // found by the (possibly transformed) message the router delivered.
+    return outcome.then((o) => {
+      const copies = o.verdict === 'routed' ? server.persistence.writesFor(o.message) : undefined;
+      const retained = o.verdict === 'routed' && o.message.retain && server.options.retainAvailable;
+      const durable = retained ? Promise.all([copies, server.retained.flush()]) : copies;
+      conn.acknowledgeAfter(durable, p.qos === 1, () => acknowledge(conn, p, reasonFor(conn, o)));
+    });
+  }
   const durable = message.retain && server.options.retainAvailable ? Promise.all([written, server.retained.flush()]) : written;
   conn.acknowledgeAfter(durable, p.qos === 1, () => acknowledge(conn, p, reasonFor(conn, outcome)));
 }

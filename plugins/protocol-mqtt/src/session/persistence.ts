@@ -1,4 +1,4 @@
-import type { Logger, MetaStore } from '@robustmq/sdk';
+import type { Logger, Message, MetaStore } from '@robustmq/sdk';
 import { decodeMessage, encodeMessage, type StoredMessage } from './codec.js';
 import { type Outbound, outbound, type SubRecord } from './outbound.js';
 
@@ -63,7 +63,10 @@ export class SessionPersistence {
 
   putInflight(clientId: string, o: Outbound): void {
     const value = Buffer.from(JSON.stringify(toStored(o)));
-    this.enqueue(clientId, (s) => s.put(`${INFLIGHT}${enc(clientId)}/${pad(o.packetId ?? 0, 5)}`, value));
+    this.track(
+      o.message,
+      this.enqueue(clientId, (s) => s.put(`${INFLIGHT}${enc(clientId)}/${pad(o.packetId ?? 0, 5)}`, value)),
+    );
   }
 
   deleteInflight(clientId: string, packetId: number): void {
@@ -72,7 +75,39 @@ export class SessionPersistence {
 
   putQueued(clientId: string, o: Outbound): void {
     const value = Buffer.from(JSON.stringify(toStored(o)));
-    this.enqueue(clientId, (s) => s.put(`${QUEUE}${enc(clientId)}/${pad(o.seq ?? 0, 15)}`, value));
+    this.track(
+      o.message,
+      this.enqueue(clientId, (s) => s.put(`${QUEUE}${enc(clientId)}/${pad(o.seq ?? 0, 15)}`, value)),
+    );
+  }
+
+  /**
+   * The pending writes of the copies of `message` stored for sessions (undefined when none is
+   * pending). For a publish whose routing finished later than the call (an async rule filter),
+   * where {@link collect} cannot see the writes.
+   */
+  writesFor(message: Message): Promise<unknown> | undefined {
+    const pending = this.byMessage.get(message);
+    if (!pending) return undefined;
+    this.byMessage.delete(message);
+    return Promise.all(pending);
+  }
+
+  /** Pending copy writes by message (weak: a message nobody waits for does not stay). */
+  private readonly byMessage = new WeakMap<Message, Promise<void>[]>();
+
+  private track(message: Message, write: Promise<void>): void {
+    const pending = this.byMessage.get(message);
+    if (pending) pending.push(write);
+    else this.byMessage.set(message, [write]);
+    // Settled writes are not waited for again.
+    void write.then(() => {
+      const now = this.byMessage.get(message);
+      if (!now) return;
+      const i = now.indexOf(write);
+      if (i >= 0) now.splice(i, 1);
+      if (now.length === 0) this.byMessage.delete(message);
+    });
   }
 
   deleteQueued(clientId: string, seq: number): void {
@@ -140,7 +175,7 @@ export class SessionPersistence {
 
   private collected?: Promise<void>[];
 
-  private enqueue(clientId: string, op: (s: MetaStore) => Promise<void>): void {
+  private enqueue(clientId: string, op: (s: MetaStore) => Promise<void>): Promise<void> {
     const prev = this.chains.get(clientId) ?? Promise.resolve();
     const next = prev
       .then(() => op(this.store()))
@@ -150,6 +185,7 @@ export class SessionPersistence {
       });
     this.chains.set(clientId, next);
     this.collected?.push(next);
+    return next;
   }
 }
 
