@@ -53,6 +53,13 @@ export const kafkaOptionsSchema = z.object({
   groupInitialRebalanceDelayMs: z.number().int().min(0).default(0),
   groupMinSessionTimeoutMs: z.number().int().min(1).default(1000),
   groupMaxSessionTimeoutMs: z.number().int().min(1).default(1800000),
+  /**
+   * Interval between snapshots of the idempotent producer state of changed partitions, in ms (0: only
+   * at shutdown). After a crash the log written since the last snapshot is replayed.
+   */
+  producerStateSnapshotMs: z.number().int().min(0).default(5000),
+  /** A producer with no batch on a partition for this long is forgotten there (Kafka `producer.id.expiration.ms`). */
+  producerIdExpirationMs: z.number().int().min(1).default(86400000),
   sasl: z
     .object({
       /** Require SASL authentication before any request but ApiVersions and the SASL ones. */

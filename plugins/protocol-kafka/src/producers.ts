@@ -1,44 +1,69 @@
 /**
- * Idempotent producers: producer id allocation (persisted counter in the MetaStore) and, per
- * producer and partition, the sequence numbers of the last batches so retries are answered with
- * the original offsets instead of being appended twice.
+ * Idempotent producers: producer id allocation (persisted counter in the MetaStore) and the
+ * per-partition sequence state (`PartitionProducers`) that lets retries be answered with their
+ * original offsets instead of being appended twice.
+ *
+ * The state survives restarts the way Kafka's does: a snapshot per partition in the MetaStore
+ * (written off the produce path, every `snapshotMs` and at shutdown) plus a replay of the headers of
+ * the batches stored after the snapshot's offset. A partition's state is loaded lazily, when the
+ * first idempotent batch for it arrives; produces to the partition wait for that load.
  */
-import type { AppendResult, MetaStore } from '@robustmq/sdk';
+import {
+  getJson,
+  iterateBatchHeaders,
+  type LogStore,
+  type Logger,
+  type MetaStore,
+  StorageError,
+  type TopicPartition,
+} from '@robustmq/sdk';
+import { type PartitionSnapshot, PartitionProducers } from './partition-producers.js';
 import { ErrorCode } from './protocol/errors.js';
 
+export type { SequenceCheck } from './partition-producers.js';
+
 const SEQ_KEY = 'kafka/producer-id/next';
+const SNAPSHOT_PREFIX = 'kafka/producer-state/';
 /** Producer ids handed out per MetaStore write. */
 const BLOCK = 1000;
-/** Batches remembered per producer and partition (Kafka keeps 5, the max in-flight requests). */
-const REMEMBERED = 5;
+/** Bytes read per fetch while replaying a partition's log. */
+const REPLAY_CHUNK = 1 << 20;
 
-interface BatchEntry {
-  firstSeq: number;
-  lastSeq: number;
-  /** The append's outcome: a retry of the same batch gets the same answer. */
-  result: Promise<AppendResult>;
+export interface ProducerStateOptions {
+  /** Interval between snapshots of changed partitions (0: only at shutdown). */
+  snapshotMs: number;
+  /** Producers without a batch on a partition for this long are forgotten there (Kafka `producer.id.expiration.ms`). */
+  expirationMs: number;
 }
 
-interface PartitionProducerState {
-  epoch: number;
-  batches: BatchEntry[];
-}
-
-/** Outcome of checking an incoming batch. */
-export type SequenceCheck =
-  | { kind: 'append' }
-  | { kind: 'duplicate'; result: Promise<AppendResult> }
-  | { kind: 'error'; code: number; message: string };
+const snapshotKey = (topic: string, partition: number) => `${SNAPSHOT_PREFIX}${encodeURIComponent(topic)}/${partition}`;
 
 export class ProducerStates {
   private nextId = -1;
   private limit = -1;
   private allocating: Promise<void> | undefined;
-  private readonly states = new Map<string, PartitionProducerState>();
-  /** Latest epoch handed out per producer id. */
+  /** Loaded partitions, by `topic\0partition`. */
+  private readonly partitions = new Map<string, PartitionProducers>();
+  private readonly loading = new Map<string, Promise<PartitionProducers>>();
+  /** Latest epoch seen per producer id (fences older epochs on every partition). */
   private readonly epochs = new Map<number, number>();
+  /** Snapshot writes and topic deletions, one at a time. */
+  private io: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private lastExpiry = Date.now();
+  private closed = false;
 
-  constructor(private readonly meta: MetaStore) {}
+  constructor(
+    private readonly meta: MetaStore,
+    private readonly store?: LogStore,
+    private readonly logger?: Logger,
+    private readonly options: ProducerStateOptions = { snapshotMs: 0, expirationMs: 86400000 },
+  ) {
+    if (options.snapshotMs > 0) {
+      this.timer = setInterval(() => void this.snapshot(), options.snapshotMs);
+      this.timer.unref();
+    }
+  }
 
   /**
    * Allocates a new producer id with epoch 0. Like Kafka, a non-transactional InitProducerId always
@@ -69,58 +94,156 @@ export class ProducerStates {
     }
   }
 
-  private static key(producerId: number, topic: string, partition: number): string {
-    return `${producerId}\u0000${topic}\u0000${partition}`;
+  private static key(topic: string, partition: number): string {
+    return `${topic}\u0000${partition}`;
   }
 
-  /** Checks a batch's producer epoch and sequence against what was appended before. */
-  check(topic: string, partition: number, producerId: number, epoch: number, baseSequence: number, count: number): SequenceCheck {
+  /**
+   * The partition's state when it is loaded; otherwise, when `load` is set or a load is already
+   * running, a promise of it (produces wait on it, in arrival order); otherwise undefined.
+   */
+  partition(topic: string, partition: number, load: boolean): PartitionProducers | Promise<PartitionProducers> | undefined {
+    const key = ProducerStates.key(topic, partition);
+    const loaded = this.partitions.get(key);
+    if (loaded) return loaded;
+    const running = this.loading.get(key);
+    if (running || !load) return running;
+    const p: Promise<PartitionProducers> = this.load(topic, partition).then(
+      (state) => {
+        // Not kept when the topic was deleted while loading.
+        if (this.loading.get(key) === p) this.partitions.set(key, state);
+        this.loading.delete(key);
+        return state;
+      },
+      (err) => {
+        if (this.loading.get(key) === p) this.loading.delete(key);
+        throw err;
+      },
+    );
+    this.loading.set(key, p);
+    return p;
+  }
+
+  /** Fences epochs older than the newest appended for a producer id (on any partition). */
+  checkEpoch(producerId: number, epoch: number): { kind: 'error'; code: number; message: string } | undefined {
     const known = this.epochs.get(producerId);
     if (known !== undefined && epoch < known)
       return { kind: 'error', code: ErrorCode.INVALID_PRODUCER_EPOCH, message: `producer epoch ${epoch} is older than ${known}` };
-    const state = this.states.get(ProducerStates.key(producerId, topic, partition));
-    // No state (new producer, or state lost with a restart): accept and start tracking.
-    if (!state || epoch > state.epoch) return { kind: 'append' };
-    const lastSeq = baseSequence + count - 1;
-    for (const b of state.batches) {
-      if (b.firstSeq === baseSequence && b.lastSeq === lastSeq) return { kind: 'duplicate', result: b.result };
-    }
-    const last = state.batches[state.batches.length - 1];
-    const expected = last ? (last.lastSeq + 1) % 2147483648 : 0;
-    if (baseSequence !== expected) {
-      return {
-        kind: 'error',
-        code: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
-        message: `out of order sequence ${baseSequence} for producer ${producerId} on ${topic}-${partition}, expected ${expected}`,
-      };
-    }
-    return { kind: 'append' };
+    return undefined;
   }
 
-  /** Records a batch whose append was issued; a failed append is forgotten so a retry is appended. */
-  appended(
-    topic: string,
-    partition: number,
-    producerId: number,
-    epoch: number,
-    baseSequence: number,
-    count: number,
-    result: Promise<AppendResult>,
-  ): void {
-    const key = ProducerStates.key(producerId, topic, partition);
-    let state = this.states.get(key);
-    if (!state || epoch > state.epoch) {
-      state = { epoch, batches: [] };
-      this.states.set(key, state);
-    }
+  /** Notes the epoch of an appended batch. */
+  noteEpoch(producerId: number, epoch: number): void {
     if ((this.epochs.get(producerId) ?? -1) < epoch) this.epochs.set(producerId, epoch);
-    const entry: BatchEntry = { firstSeq: baseSequence, lastSeq: baseSequence + count - 1, result };
-    state.batches.push(entry);
-    if (state.batches.length > REMEMBERED) state.batches.shift();
-    const owner = state;
-    result.catch(() => {
-      const i = owner.batches.indexOf(entry);
-      if (i >= 0) owner.batches.splice(i);
+  }
+
+  /** Rebuilds a partition's state: its snapshot, then the headers of the batches stored after it. */
+  private async load(topic: string, partition: number): Promise<PartitionProducers> {
+    const state = new PartitionProducers(topic, partition);
+    if (!this.store) return state;
+    const tp: TopicPartition = { topic, partition };
+    const started = Date.now();
+    const snapshot = await getJson<PartitionSnapshot>(this.meta, snapshotKey(topic, partition));
+    let { logStartOffset, highWatermark } = await this.store.offsets(tp);
+    // A snapshot past the log's end belongs to a log that no longer exists: ignore it.
+    const usable = snapshot?.v === 1 && snapshot.offset <= highWatermark;
+    if (usable) state.restore(snapshot);
+    let from = usable ? Math.max(snapshot.offset, logStartOffset) : logStartOffset;
+    let scanned = 0;
+    const now = Date.now();
+    while (from < highWatermark) {
+      let batches: Buffer;
+      try {
+        ({ batches, logStartOffset, highWatermark } = await this.store.fetch(tp, from, REPLAY_CHUNK));
+      } catch (err) {
+        // Retention moved the log start while replaying: go on from the new start.
+        if (err instanceof StorageError && err.code === 'offset-out-of-range') {
+          const o = await this.store.offsets(tp);
+          if (o.logStartOffset <= from) throw err;
+          from = o.logStartOffset;
+          continue;
+        }
+        throw err;
+      }
+      if (batches.length === 0) break;
+      let advanced = false;
+      for (const { header } of iterateBatchHeaders(batches)) {
+        const last = header.baseOffset + header.lastOffsetDelta;
+        if (last < from) continue;
+        state.replay(header, now);
+        from = last + 1;
+        advanced = true;
+        scanned++;
+      }
+      if (!advanced) break;
+    }
+    for (const [id, p] of state.producers) if ((this.epochs.get(id) ?? -1) < p.epoch) this.epochs.set(id, p.epoch);
+    state.dirty = !usable || scanned > 0;
+    this.logger?.debug(
+      {
+        topic,
+        partition,
+        snapshot: usable ? snapshot.offset : null,
+        batches: scanned,
+        producers: state.producers.size,
+        ms: Date.now() - started,
+      },
+      'kafka: producer state loaded',
+    );
+    return state;
+  }
+
+  /** Writes the snapshots of partitions changed since the last one (one MetaStore batch). */
+  snapshot(): Promise<void> {
+    const run = this.io.then(() => this.writeSnapshots());
+    this.io = run.catch((err) => this.logger?.warn({ err: (err as Error).message }, 'kafka: producer state snapshot failed'));
+    return this.io;
+  }
+
+  private async writeSnapshots(): Promise<void> {
+    if (!this.store) return;
+    const now = Date.now();
+    if (now - this.lastExpiry >= Math.min(60000, this.options.expirationMs)) {
+      this.lastExpiry = now;
+      for (const p of this.partitions.values()) p.expire(now - this.options.expirationMs);
+    }
+    const dirty = [...this.partitions.values()].filter((p) => p.dirty);
+    if (dirty.length === 0) return;
+    const ops: Array<{ key: string; value: Buffer }> = [];
+    for (const p of dirty) {
+      p.dirty = false;
+      // Read the high watermark first: every batch below it was issued before the capture.
+      const { highWatermark } = await this.store.offsets({ topic: p.topic, partition: p.partition });
+      const captured = p.capture();
+      await Promise.allSettled(p.pending());
+      if (this.partitions.get(ProducerStates.key(p.topic, p.partition)) !== p) continue; // topic deleted meanwhile
+      ops.push({
+        key: snapshotKey(p.topic, p.partition),
+        value: Buffer.from(JSON.stringify(PartitionProducers.serialize(highWatermark, captured))),
+      });
+    }
+    if (ops.length > 0) await this.meta.batch(ops);
+  }
+
+  /** Forgets a deleted topic's producer state (memory and snapshots). */
+  dropTopic(topic: string): Promise<void> {
+    const prefix = `${topic}\u0000`;
+    for (const key of [...this.partitions.keys()]) if (key.startsWith(prefix)) this.partitions.delete(key);
+    for (const key of [...this.loading.keys()]) if (key.startsWith(prefix)) this.loading.delete(key);
+    const run = this.io.then(async () => {
+      const entries = await this.meta.scan(`${SNAPSHOT_PREFIX}${encodeURIComponent(topic)}/`);
+      if (entries.length > 0) await this.meta.batch(entries.map((e) => ({ key: e.key, value: undefined })));
     });
+    this.io = run.catch((err) => this.logger?.warn({ topic, err: (err as Error).message }, 'kafka: cannot drop producer state'));
+    return this.io;
+  }
+
+  /** Stops the snapshot timer and writes a last snapshot. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    await Promise.allSettled([...this.loading.values()]);
+    await this.snapshot();
   }
 }

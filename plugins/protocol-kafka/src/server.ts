@@ -129,7 +129,10 @@ export class KafkaServer {
       partitions: this.options.defaultPartitions,
     });
     this.groups = new GroupCoordinator(new OffsetStore(meta), this.logger, this.options.groupInitialRebalanceDelayMs);
-    this.producers = new ProducerStates(meta);
+    this.producers = new ProducerStates(meta, this.store, this.logger, {
+      snapshotMs: this.options.producerStateSnapshotMs,
+      expirationMs: this.options.producerIdExpirationMs,
+    });
     this.bridge = new Bridge(this, this.options.bridge);
     const m = ctx.metrics;
     this.metrics = {
@@ -237,8 +240,9 @@ export class KafkaServer {
     if (n > 0) this.metrics.messagesOut.inc({ protocol: 'kafka' }, n);
   }
 
-  /** A topic was deleted: drop its committed offsets. */
+  /** A topic was deleted: drop its committed offsets and its producer state. */
   topicDeleted(name: string): void {
+    void this.producers.dropTopic(name);
     this.groups.offsets
       .deleteTopic(name)
       .catch((err) => this.logger.warn({ topic: name, err: (err as Error).message }, 'kafka: cannot drop offsets'));
@@ -255,5 +259,7 @@ export class KafkaServer {
     await new Promise((r) => setTimeout(r, signal?.aborted ? 0 : 20));
     for (const c of this.connections) c.close();
     await closed;
+    // Last producer state snapshot, so a restart replays no log.
+    await this.producers.close();
   }
 }

@@ -5,6 +5,7 @@
 import { type AppendResult, type BatchHeader, batchSize, CorruptBatchError, isPromise, validateBatch } from '@robustmq/sdk';
 import type { Connection } from '../connection.js';
 import { ErrorCode } from '../protocol/errors.js';
+import type { PartitionProducers } from '../partition-producers.js';
 import type { KafkaServer } from '../server.js';
 import { storageErrorCode } from '../storage-errors.js';
 import type { KafkaTopic } from '../topics.js';
@@ -148,36 +149,49 @@ function appendRecords(
     return fail(partition, ErrorCode.CORRUPT_MESSAGE, msg);
   }
 
+  // Idempotent batches need the partition's producer state, loaded (once) from snapshot and log.
+  const idempotent = batches.some(({ header }) => header.producerId >= 0 && header.baseSequence >= 0);
+  const state = server.producers.partition(topic.name, partition, idempotent);
+  if (isPromise(state)) {
+    return state.then(
+      (s) => appendBatches(server, conn, topic, partition, batches, s),
+      (err) => {
+        server.logger.warn({ topic: topic.name, partition, err: (err as Error).message }, 'kafka: producer state load failed');
+        return fail(partition, storageErrorCode(err), (err as Error).message);
+      },
+    );
+  }
+  return appendBatches(server, conn, topic, partition, batches, state);
+}
+
+/** Sequence-checks and appends validated batches; `state` is set when the partition's producer state is loaded. */
+function appendBatches(
+  server: KafkaServer,
+  conn: Connection,
+  topic: KafkaTopic,
+  partition: number,
+  batches: Array<{ header: BatchHeader; bytes: Buffer }>,
+  state: PartitionProducers | undefined,
+): Promise<PartitionResponse> {
   const tp = { topic: topic.name, partition };
   const appends: Array<Promise<AppendResult>> = [];
   for (const { header, bytes } of batches) {
-    if (header.producerId >= 0 && header.baseSequence >= 0) {
-      const check = server.producers.check(
-        topic.name,
-        partition,
-        header.producerId,
-        header.producerEpoch,
-        header.baseSequence,
-        header.recordCount,
-      );
-      if (check.kind === 'error') return fail(partition, check.code, check.message);
+    const idempotent = state !== undefined && header.producerId >= 0 && header.baseSequence >= 0;
+    if (idempotent) {
+      const check =
+        server.producers.checkEpoch(header.producerId, header.producerEpoch) ??
+        state.check(header.producerId, header.producerEpoch, header.baseSequence, header.recordCount);
+      if (check.kind === 'error') return Promise.resolve(fail(partition, check.code, check.message));
       if (check.kind === 'duplicate') {
         appends.push(check.result);
         continue;
       }
     }
     const p = server.store.appendBatch(tp, bytes);
-    if (header.producerId >= 0 && header.baseSequence >= 0) {
-      server.producers.appended(
-        topic.name,
-        partition,
-        header.producerId,
-        header.producerEpoch,
-        header.baseSequence,
-        header.recordCount,
-        p,
-      );
-    }
+    if (idempotent) {
+      state.appended(header.producerId, header.producerEpoch, header.baseSequence, header.recordCount, p);
+      server.producers.noteEpoch(header.producerId, header.producerEpoch);
+    } else if (state) state.dirty = true;
     appends.push(
       p.then((res) => {
         server.afterAppend(tp, bytes, header, conn);
