@@ -212,17 +212,33 @@ export class ProducerStates {
     const ops: Array<{ key: string; value: Buffer }> = [];
     for (const p of dirty) {
       p.dirty = false;
-      // Read the high watermark first: every batch below it was issued before the capture.
-      const { highWatermark } = await this.store.offsets({ topic: p.topic, partition: p.partition });
-      const captured = p.capture();
-      await Promise.allSettled(p.pending());
-      if (this.partitions.get(ProducerStates.key(p.topic, p.partition)) !== p) continue; // topic deleted meanwhile
-      ops.push({
-        key: snapshotKey(p.topic, p.partition),
-        value: Buffer.from(JSON.stringify(PartitionProducers.serialize(highWatermark, captured))),
-      });
+      const key = ProducerStates.key(p.topic, p.partition);
+      try {
+        // Read the high watermark first: every batch below it was issued before the capture.
+        const { highWatermark } = await this.store.offsets({ topic: p.topic, partition: p.partition });
+        const captured = p.capture();
+        await Promise.allSettled(p.pending());
+        if (this.partitions.get(key) !== p) continue; // topic deleted meanwhile
+        ops.push({
+          key: snapshotKey(p.topic, p.partition),
+          value: Buffer.from(JSON.stringify(PartitionProducers.serialize(highWatermark, captured))),
+        });
+      } catch (err) {
+        if (this.partitions.get(key) !== p) continue;
+        p.dirty = true;
+        this.logger?.warn(
+          { topic: p.topic, partition: p.partition, err: (err as Error).message },
+          'kafka: producer state snapshot failed',
+        );
+      }
     }
-    if (ops.length > 0) await this.meta.batch(ops);
+    if (ops.length === 0) return;
+    try {
+      await this.meta.batch(ops);
+    } catch (err) {
+      for (const p of dirty) if (this.partitions.get(ProducerStates.key(p.topic, p.partition)) === p) p.dirty = true;
+      throw err;
+    }
   }
 
   /** Forgets a deleted topic's producer state (memory and snapshots). */
