@@ -6,6 +6,7 @@ import { FrameGuard } from './frame-guard.js';
 import { dispatchPacket } from './handlers/dispatch.js';
 import { publishProperties, remainingExpiry } from './properties.js';
 import { decodeFast } from './fast-decode.js';
+import { PartialPacket, packetSize } from './partial-packet.js';
 import { encodeAck, encodeProperties, encodePublishHead } from './fast-encode.js';
 import { cachedPublish, withPacketId } from './publish-cache.js';
 import { TokenBucket } from './rate-limit.js';
@@ -69,6 +70,8 @@ export class Connection implements SessionLink {
   readonly connectedAt: number;
   private readonly parser = mqttPacket.parser();
   private readonly guard: FrameGuard;
+  /** A packet cut by the end of a read (fast path only). */
+  private readonly partial = new PartialPacket();
   private readonly backlog: Packet[] = [];
   private busy = false;
   private lastSeen: number;
@@ -352,21 +355,43 @@ export class Connection implements SessionLink {
       return;
     }
     try {
-      let offset = 0;
-      if (this.parserIdle && this.state === 'open') {
-        // Common packets straight from the chunk; the rest (and every error) goes to mqtt-packet.
-        const packets: Packet[] = [];
-        offset = decodeFast(chunk, this.version, packets);
-        for (const p of packets) {
-          this.onPacket(p);
+      let data = chunk;
+      if (!this.partial.empty) {
+        const { packet, rest } = this.partial.take(chunk);
+        if (packet) {
+          this.feed(packet);
           if ((this.state as State) === 'closed') return;
         }
+        data = rest;
       }
-      if (offset < chunk.length) this.parserIdle = this.parser.parse(offset === 0 ? chunk : chunk.subarray(offset)) === 0;
+      if (data.length > 0) this.feed(data);
     } catch (err) {
       this.fail(err);
       return;
     }
+  }
+
+  /** Decodes bytes that start at a packet boundary (or continue mqtt-packet's partial packet). */
+  private feed(data: Buffer): void {
+    let offset = 0;
+    if (this.parserIdle && this.state === 'open') {
+      // Common packets straight from the read; the rest (and every error) goes to mqtt-packet.
+      const packets: Packet[] = [];
+      offset = decodeFast(data, this.version, packets);
+      for (const p of packets) {
+        this.onPacket(p);
+        if ((this.state as State) === 'closed') return;
+      }
+      if (offset < data.length) {
+        // A packet cut by the end of the read waits for the next one, still on the fast path.
+        const size = packetSize(data, offset);
+        if (size < 0 || offset + size > data.length) {
+          this.partial.start(data.subarray(offset));
+          return;
+        }
+      }
+    }
+    if (offset < data.length) this.parserIdle = this.parser.parse(offset === 0 ? data : data.subarray(offset)) === 0;
   }
 
   /**
