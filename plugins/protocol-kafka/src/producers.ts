@@ -45,7 +45,7 @@ export class ProducerStates {
   /** Loaded partitions, by `topic\0partition`. */
   private readonly partitions = new Map<string, PartitionProducers>();
   private readonly loading = new Map<string, Promise<PartitionProducers>>();
-  /** Latest epoch seen per producer id (fences older epochs on every partition). */
+  /** Latest epoch appended per producer id when above 0 (fences older epochs on every partition). */
   private readonly epochs = new Map<number, number>();
   /** Snapshot writes and topic deletions, one at a time. */
   private io: Promise<void> = Promise.resolve();
@@ -76,9 +76,7 @@ export class ProducerStates {
       });
       await this.allocating;
     }
-    const id = this.nextId++;
-    this.epochs.set(id, 0);
-    return { producerId: id, producerEpoch: 0 };
+    return { producerId: this.nextId++, producerEpoch: 0 };
   }
 
   private async allocateBlock(): Promise<void> {
@@ -134,7 +132,8 @@ export class ProducerStates {
 
   /** Notes the epoch of an appended batch. */
   noteEpoch(producerId: number, epoch: number): void {
-    if ((this.epochs.get(producerId) ?? -1) < epoch) this.epochs.set(producerId, epoch);
+    // Epoch 0 fences nothing: not kept, so the map only holds producers that bumped their epoch.
+    if ((this.epochs.get(producerId) ?? 0) < epoch) this.epochs.set(producerId, epoch);
   }
 
   /** Rebuilds a partition's state: its snapshot, then the headers of the batches stored after it. */
@@ -177,7 +176,7 @@ export class ProducerStates {
       }
       if (!advanced) break;
     }
-    for (const [id, p] of state.producers) if ((this.epochs.get(id) ?? -1) < p.epoch) this.epochs.set(id, p.epoch);
+    for (const [id, p] of state.producers) this.noteEpoch(id, p.epoch);
     state.dirty = !usable || scanned > 0;
     this.logger?.debug(
       {
