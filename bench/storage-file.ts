@@ -7,6 +7,8 @@
  *
  * Run: `node --import tsx bench/storage-file.ts` (prints the section and writes
  * bench/results/storage-file.md), or through `npm run bench -- storage-file`.
+ * `BENCH_STORAGE_FILE_ROWS=never:1024:100,never:100:10` runs only those append rows
+ * (policy:recordBytes:batch, comma-separated), skips group commit and reads, and writes no file.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
@@ -226,15 +228,31 @@ function countRecords(batches: Buffer): number {
   return n;
 }
 
+/** Append rows selected by BENCH_STORAGE_FILE_ROWS (all when unset). */
+function rowFilter(): ((policy: Policy, size: number, batch: number) => boolean) | undefined {
+  const spec = process.env.BENCH_STORAGE_FILE_ROWS?.trim();
+  if (!spec) return undefined;
+  const wanted = new Set(spec.split(',').map((r) => r.trim()));
+  return (policy, size, batch) => wanted.has(`${policy}:${size}:${batch}`);
+}
+
 export async function main(): Promise<string> {
+  const only = rowFilter();
   const root = await mkdtemp(path.join(os.tmpdir(), 'bench-storage-file-'));
   const load0 = os.loadavg()[0];
   const rows: Row[] = [];
   try {
     for (const policy of POLICIES) {
       for (const size of [100, 1024]) {
-        for (const batch of [1, 10, 100]) rows.push(await measureRow(root, policy, size, batch));
+        for (const batch of [1, 10, 100]) {
+          if (!only || only(policy, size, batch)) rows.push(await measureRow(root, policy, size, batch));
+        }
       }
+    }
+    if (only) {
+      return rows
+        .map((r) => `${r.policy} ${r.size} B × ${r.batch}: vs plain ${fmt(r.storeMs / r.plainMs, 2)}× (${r.ops} appends)`)
+        .join('\n');
     }
     const group: string[] = [];
     for (const producers of [1, 8, 64]) {

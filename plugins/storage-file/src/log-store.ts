@@ -25,6 +25,7 @@ import {
   validateBatch,
 } from '@robustmq/sdk';
 import { nodeFs, type StorageFs, toStorageError } from './fs.js';
+import { StagingPool } from './staging.js';
 import { type FsyncPolicy, type PartitionContext, type PartitionLimits, PartitionLog } from './partition.js';
 import { TOPIC_FILE, TRASH_PREFIX, topicDirName } from './paths.js';
 
@@ -77,6 +78,8 @@ interface TopicFile {
 
 export class FileLogStore implements LogStore {
   private readonly topics = new Map<string, TopicState>();
+  /** Memory appends are encoded into, shared by every partition's write rounds. */
+  private readonly staging = new StagingPool();
   private readonly fs: StorageFs;
   private readonly now: () => number;
   private adminChain: Promise<unknown> = Promise.resolve();
@@ -159,6 +162,7 @@ export class FileLogStore implements LogStore {
       now: this.now,
       fsync: this.opts.fsync,
       indexIntervalBytes: this.opts.indexIntervalBytes,
+      staging: this.staging,
       limits: () => this.limitsOf(state),
     };
     return PartitionLog.open({ topic: state.name, partition }, path.join(state.dir, String(partition)), ctx);

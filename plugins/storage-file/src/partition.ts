@@ -27,6 +27,7 @@ import {
   setBaseOffset,
   type TopicPartition,
 } from '@robustmq/sdk';
+import { sizeBatch, writeBatch } from './batch-encoder.js';
 import { type StorageFs, toStorageError, writeFully } from './fs.js';
 import {
   CLEANED_SUFFIX,
@@ -39,6 +40,7 @@ import {
   timeIndexFile,
 } from './paths.js';
 import { Segment } from './segment.js';
+import type { Stage, StagingPool } from './staging.js';
 
 export type FsyncPolicy = 'always' | 'interval' | 'never';
 
@@ -56,6 +58,8 @@ export interface PartitionContext {
   now: () => number;
   fsync: FsyncPolicy;
   indexIntervalBytes: number;
+  /** Memory appends are encoded into (returned after each round's write). */
+  staging: StagingPool;
   limits: () => PartitionLimits;
 }
 
@@ -66,8 +70,10 @@ type Pending = {
 
 interface Prepared {
   entry: Pending;
-  buf: Buffer;
-  /** (position in buf, header) of each batch in buf, offsets already assigned. */
+  /** The bytes to write, in order: staging memory (records) or the log-owned raw batch. */
+  pieces: Buffer[];
+  size: number;
+  /** (position in the pieces, header) of each batch, offsets already assigned. */
   batches: Array<{ at: number; header: BatchHeader }>;
   result: AppendResult;
 }
@@ -208,13 +214,15 @@ export class PartitionLog {
     await this.writing;
   }
 
-  private prepare(entry: Pending, offset: number, now: number): Prepared {
+  private prepare(entry: Pending, offset: number, now: number, stage: Stage): Prepared {
     if ('records' in entry) {
-      const buf = encodeRecordBatch(entry.records, { baseOffset: offset, timestamp: now });
-      const header = readBatchHeader(buf, 0);
+      const sized = sizeBatch(entry.records, now);
+      const buf = stage.take(sized.size);
+      const header = writeBatch(sized, offset, buf);
       return {
         entry,
-        buf,
+        pieces: [buf],
+        size: buf.length,
         batches: [{ at: 0, header }],
         result: { baseOffset: offset, lastOffset: lastOffsetOf(header), logAppendTime: now },
       };
@@ -228,7 +236,13 @@ export class PartitionLog {
       next += h.lastOffsetDelta + 1;
       at += batchSize(h);
     }
-    return { entry, buf: entry.batch, batches, result: { baseOffset: offset, lastOffset: next - 1, logAppendTime: now } };
+    return {
+      entry,
+      pieces: [entry.batch],
+      size: entry.batch.length,
+      batches,
+      result: { baseOffset: offset, lastOffset: next - 1, logAppendTime: now },
+    };
   }
 
   private async writeRound(): Promise<void> {
@@ -237,6 +251,8 @@ export class PartitionLog {
     const round: Prepared[] = [];
     let offset = this.nextOffset;
     let bytes = 0;
+    // Records are encoded into staging memory, given back only once the write has completed.
+    const stage = this.ctx.staging.acquire();
     try {
       if (this.truncateTo !== undefined) {
         await this.active.file.truncate(this.truncateTo);
@@ -250,7 +266,7 @@ export class PartitionLog {
         const entry = this.pending[0];
         let prepared: Prepared;
         try {
-          prepared = this.prepare(entry, offset, now);
+          prepared = this.prepare(entry, offset, now, stage);
         } catch (err) {
           this.pending.shift();
           entry.reject(err);
@@ -258,24 +274,22 @@ export class PartitionLog {
         }
         if (round.length === 0) {
           const seg = this.active;
-          const full = seg.size > 0 && seg.size + prepared.buf.length > limits.segmentBytes;
+          const full = seg.size > 0 && seg.size + prepared.size > limits.segmentBytes;
           const old = seg.size > 0 && now - seg.createdAt >= limits.segmentMs;
           if (full || old) await this.roll(offset);
-        } else if (this.active.size + bytes + prepared.buf.length > limits.segmentBytes) {
+        } else if (this.active.size + bytes + prepared.size > limits.segmentBytes) {
           break; // next round, in a new segment
         }
         this.pending.shift();
         round.push(prepared);
-        bytes += prepared.buf.length;
+        bytes += prepared.size;
         offset = prepared.result.lastOffset + 1;
       }
       if (round.length === 0) return;
       const seg = this.active;
-      await writeFully(
-        seg.file,
-        round.map((p) => p.buf),
-        seg.size,
-      );
+      const buffers: Buffer[] = [];
+      for (const p of round) for (const b of p.pieces) buffers.push(b);
+      await writeFully(seg.file, buffers, seg.size);
       if (this.ctx.fsync === 'always') await seg.file.datasync();
       else seg.dirty = true;
     } catch (err) {
@@ -286,6 +300,8 @@ export class PartitionLog {
       if (round.length === 0) for (const p of this.pending.splice(0)) p.reject(error);
       this.ctx.logger.error({ partition: this.label, code: error.code, err: error.message }, 'storage-file: append failed');
       return;
+    } finally {
+      stage.release();
     }
     this.commit(round, bytes);
   }
@@ -299,7 +315,7 @@ export class PartitionLog {
         seg.index.onBatch(pos + at, header.baseOffset, batchSize(header), seg.maxTimestamp);
         if (header.maxTimestamp > seg.maxTimestamp) seg.maxTimestamp = header.maxTimestamp;
       }
-      pos += p.buf.length;
+      pos += p.size;
     }
     seg.size += bytes;
     const last = round[round.length - 1].result.lastOffset;
