@@ -2,22 +2,26 @@
  * Reusable memory that appends are encoded into before they are written.
  *
  * Encoding each append into a freshly allocated buffer costs more than the copy itself (new memory
- * is page-faulted and zeroed by the kernel, then collected), so a partition's write round encodes
- * into chunks leased from a pool shared by all partitions and returns them once the round's write
- * has completed. The store's bytes never alias a caller's buffers: a caller may reuse its buffers
- * as soon as the append promise settles (in fact as soon as its round was encoded).
+ * is page-faulted and zeroed by the kernel, then collected), so a write round encodes each batch
+ * into a buffer leased from a pool shared by all partitions and gives it back once the round's
+ * write has completed. Buffers come in power-of-two size classes, so memory held by rounds in
+ * flight stays under twice their bytes however many partitions write at once, and the pool keeps
+ * only a few idle buffers per class. The store's bytes never alias a caller's buffers: a caller may
+ * reuse its buffers as soon as the append promise settles.
  */
 
-/** Default chunk size: a round larger than this spreads over several chunks. */
-export const STAGING_CHUNK_BYTES = 1 << 20;
+/** Batches below this size use Node's own small-buffer pool (already cheap). */
+export const STAGING_MIN_BYTES = 4096;
+/** Batches above this size get memory of their own. */
+export const STAGING_MAX_BYTES = 1 << 20;
 
-/** Pool of staging chunks; keeps at most `maxFree` idle chunks, so memory stays bounded. */
+/** Pool of staging buffers by size class; keeps at most `maxIdle` idle buffers per class. */
 export class StagingPool {
-  private readonly free: Buffer[] = [];
+  private readonly free = new Map<number, Buffer[]>();
 
   constructor(
-    readonly chunkBytes = STAGING_CHUNK_BYTES,
-    private readonly maxFree = 8,
+    readonly maxBytes = STAGING_MAX_BYTES,
+    private readonly maxIdle = 4,
   ) {}
 
   /** A stage for one write round; call {@link Stage.release} once the round's write completed. */
@@ -25,50 +29,47 @@ export class StagingPool {
     return new Stage(this);
   }
 
-  /** @internal */
-  get(): Buffer {
-    return this.free.pop() ?? Buffer.allocUnsafeSlow(this.chunkBytes);
+  /** @internal A buffer of exactly `capacity` bytes (a size class). */
+  get(capacity: number): Buffer {
+    return this.free.get(capacity)?.pop() ?? Buffer.allocUnsafeSlow(capacity);
   }
 
   /** @internal */
-  put(chunk: Buffer): void {
-    if (this.free.length < this.maxFree) this.free.push(chunk);
+  put(buf: Buffer): void {
+    let list = this.free.get(buf.length);
+    if (!list) {
+      list = [];
+      this.free.set(buf.length, list);
+    }
+    if (list.length < this.maxIdle) list.push(buf);
   }
 
-  /** Idle chunks held (tests). */
+  /** Idle buffers held, all classes (tests). */
   get idle(): number {
-    return this.free.length;
+    let n = 0;
+    for (const list of this.free.values()) n += list.length;
+    return n;
   }
 }
 
 /** The staging memory of one write round. */
 export class Stage {
-  private chunk: Buffer | undefined;
-  private used = 0;
-  private readonly chunks: Buffer[] = [];
+  private readonly leased: Buffer[] = [];
 
   constructor(private readonly pool: StagingPool) {}
 
-  /**
-   * Returns `size` bytes of memory owned by this round until {@link release}. A batch larger than
-   * a chunk gets memory of its own.
-   */
+  /** Returns `size` bytes of memory owned by this round until {@link release}. */
   take(size: number): Buffer {
-    if (size > this.pool.chunkBytes) return Buffer.allocUnsafe(size);
-    if (this.chunk === undefined || this.used + size > this.chunk.length) {
-      this.chunk = this.pool.get();
-      this.chunks.push(this.chunk);
-      this.used = 0;
-    }
-    const out = this.chunk.subarray(this.used, this.used + size);
-    this.used += size;
-    return out;
+    if (size < STAGING_MIN_BYTES || size > this.pool.maxBytes) return Buffer.allocUnsafe(size);
+    let capacity = STAGING_MIN_BYTES;
+    while (capacity < size) capacity *= 2;
+    const buf = this.pool.get(capacity);
+    this.leased.push(buf);
+    return buf.subarray(0, size);
   }
 
-  /** Gives the chunks back; nothing taken from this stage may be used afterwards. */
+  /** Gives the buffers back; nothing taken from this stage may be used afterwards. */
   release(): void {
-    for (const chunk of this.chunks.splice(0)) this.pool.put(chunk);
-    this.chunk = undefined;
-    this.used = 0;
+    for (const buf of this.leased.splice(0)) this.pool.put(buf);
   }
 }

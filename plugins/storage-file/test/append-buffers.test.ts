@@ -77,35 +77,35 @@ describe('batch encoder', () => {
 });
 
 describe('staging pool', () => {
-  it('hands out disjoint memory, spills to new chunks and keeps a bounded number of idle chunks', () => {
-    const pool = new StagingPool(1024, 2);
+  it('hands out disjoint memory per batch and keeps a bounded number of idle buffers', () => {
+    const pool = new StagingPool(64 * 1024, 2);
     const stage = pool.acquire();
-    const a = stage.take(600);
-    const b = stage.take(600); // does not fit after a: next chunk
-    const c = stage.take(300);
-    const big = stage.take(5000); // larger than a chunk: its own memory
+    const a = stage.take(5000);
+    const b = stage.take(5000);
+    const small = stage.take(100); // Node's own small-buffer pool
+    const big = stage.take(100_000); // over the largest class: its own memory
     a.fill(1);
     b.fill(2);
-    c.fill(3);
+    small.fill(3);
     big.fill(4);
-    expect(a.every((x) => x === 1) && b.every((x) => x === 2) && c.every((x) => x === 3)).toBe(true);
-    expect(big.length).toBe(5000);
-    const other = pool.acquire().take(100); // another round while this one is in flight
+    const other = pool.acquire().take(5000); // another round while this one is in flight
     other.fill(9);
-    expect(a.every((x) => x === 1) && b.every((x) => x === 2) && c.every((x) => x === 3)).toBe(true);
+    expect(a.every((x) => x === 1) && b.every((x) => x === 2) && small.every((x) => x === 3)).toBe(true);
+    expect([a.length, b.length, small.length, big.length]).toEqual([5000, 5000, 100, 100_000]);
+    expect(pool.idle).toBe(0);
     stage.release();
-    expect(pool.idle).toBe(2);
+    expect(pool.idle).toBe(2); // a and b (8 KiB class)
+    const again = pool.acquire();
+    const reused = again.take(6000);
+    expect(reused.buffer === a.buffer || reused.buffer === b.buffer).toBe(true);
     const s1 = pool.acquire();
     const s2 = pool.acquire();
     const s3 = pool.acquire();
-    s1.take(10);
-    s2.take(10);
-    s3.take(10);
-    expect(pool.idle).toBe(0);
+    for (const s of [s1, s2, s3]) s.take(20_000);
     s1.release();
     s2.release();
     s3.release();
-    expect(pool.idle).toBe(2);
+    expect(pool.idle).toBe(1 + 2); // one 8 KiB left idle, at most 2 of the 32 KiB class
   });
 });
 
@@ -156,7 +156,7 @@ describe('append buffers', () => {
     await storage.logStore.createTopic('fast', { partitions: 2 });
     const s = storage;
     const expected = new Map<string, string[]>();
-    // Appends of small records, of ~300 KB (a few per staging chunk) and of more than a chunk.
+    // Appends of small records (Node's pool), of ~300 KB (a staging class) and of more than the largest class.
     const groups = [[10, 1000, 10], [300_000], [1_200_000]];
     const appends = 9;
     await Promise.all(
