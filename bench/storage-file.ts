@@ -285,10 +285,10 @@ export async function main(): Promise<string> {
       '',
       'Reading the table: under `always` (the default) both sides wait for the same number of fsyncs and the store is at the ' +
         'plain limit (differences are disk noise). Under `interval`/`never` the plain limit is one memcpy into the page cache, ' +
-        'while an append also encodes the batch (one copy of the records into the RecordBatch) and computes its CRC32C — two ' +
-        'more passes over the bytes, which is what separates the two on large batches; the copy is kept on purpose, so a caller ' +
-        'that reuses its buffers can never make a stored batch fail its CRC. On this shared 2-core machine the ratios of those ' +
-        'rows swing widely between runs with the background load: for 100-record batches we saw 1.3× to 3× in most runs and up to ~6× for 1 KiB records under `never` (the plain side then runs at memory speed, over 1 GB/s).',
+        'while an append also encodes the batch (one copy of the records into reused staging memory, so a caller may reuse its ' +
+        'buffers once the append resolves) and computes its CRC32C in one pass, plus the append pipeline (promise, writer ' +
+        'loop, index). On this shared 2-core machine the ratios of those rows move by ±0.3–0.5× between runs with the ' +
+        'background load; the load average of the run is in the header.',
       '',
       '### Group commit (fsync always, 100-byte records, one record per append, concurrent producers)',
       '',
