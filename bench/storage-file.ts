@@ -21,8 +21,8 @@ import { nodeFs, openFileStorage, type StorageFs } from '../plugins/storage-file
 const here = path.dirname(fileURLToPath(import.meta.url));
 const COMMAND = 'node --import tsx bench/storage-file.ts';
 const WINDOW_MS = 1000;
-const MIN_OPS = 21;
-const ROUNDS = 3;
+const MIN_OPS = 30;
+const ROUNDS = 10;
 const INTERVAL_MS = 1000;
 const POLICIES = ['always', 'interval', 'never'] as const;
 type Policy = (typeof POLICIES)[number];
@@ -45,7 +45,7 @@ function records(size: number, count: number): RecordInput[] {
 
 /**
  * One row: the store appends one batch after another (one in flight) for a slice of WINDOW_MS,
- * then the plain writer does the same number of writes; ROUNDS alternations so that background
+ * then the plain writer does the same number of writes; ROUNDS short alternations so that background
  * load on the shared machine hits both sides alike.
  */
 async function measureRow(root: string, policy: Policy, size: number, batch: number): Promise<Row> {
