@@ -23,7 +23,7 @@ describe('PartialPacket', () => {
       const p = new PartialPacket();
       p.start(stream.subarray(0, cut));
       let out: Buffer | undefined;
-      let rest = Buffer.alloc(0);
+      let rest: Buffer = Buffer.alloc(0);
       // Feed the remainder in 1-byte reads until the packet completes.
       for (let i = cut; i < stream.length && !out; i++) {
         const r = p.take(stream.subarray(i, i + 1));
