@@ -3,23 +3,19 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { type Broker, startTestBroker } from '@robustmq/kernel';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
+import { connectRecording, waitFor } from '../../../test/support/mqtt.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decodeLogHeader } from '../src/log-object.js';
 import type { S3StorageInput } from '../src/index.js';
 import { testOptions } from './support/harness.js';
 import { type S3TestServer, startS3TestServer } from './support/s3-server.js';
 
-interface Received {
-  topic: string;
-  payload: string;
-  retain: boolean;
-}
-
 const FIXTURE = fileURLToPath(new URL('./fixtures/mqtt-broker.ts', import.meta.url));
 
 let server: S3TestServer;
 const clients: MqttClient[] = [];
+const connect = (port: number, opts: IClientOptions) => connectRecording(port, opts, clients);
 let broker: Broker | undefined;
 
 beforeAll(async () => {
@@ -33,26 +29,6 @@ afterEach(async () => {
 afterAll(async () => {
   await server?.dispose();
 });
-
-async function connect(port: number, opts: IClientOptions): Promise<{ c: MqttClient; sessionPresent: boolean; got: Received[] }> {
-  const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, connectTimeout: 5000, ...opts });
-  clients.push(c);
-  const got: Received[] = [];
-  c.on('message', (topic, payload, packet) => got.push({ topic, payload: payload.toString(), retain: packet.retain }));
-  const sessionPresent = await new Promise<boolean>((resolve, reject) => {
-    c.once('connect', (ack) => resolve(ack.sessionPresent));
-    c.once('error', reject);
-  });
-  return { c, sessionPresent, got };
-}
-
-async function waitFor(cond: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /**
  * Metadata keys present in the bucket, read straight from the log objects (a second store on the
