@@ -156,7 +156,8 @@ export function varintSize(n: number): number {
   return size;
 }
 
-function writeVarint(buf: Buffer, pos: number, n: number): number {
+/** Writes `n` as a zigzag varint/varlong at `pos`; returns the position after it. */
+export function writeVarint(buf: Buffer, pos: number, n: number): number {
   let z = zigzag(n);
   while (z >= 0x80) {
     buf[pos++] = (z % 128) | 0x80;

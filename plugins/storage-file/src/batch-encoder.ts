@@ -6,7 +6,15 @@
  * into reused memory instead of a fresh allocation per append.
  */
 import { crc32c } from '@node-rs/crc32';
-import { BATCH_HEADER_SIZE, BATCH_LOG_OVERHEAD, type BatchHeader, RECORD_BATCH_MAGIC, type RecordInput } from '@robustmq/sdk';
+import {
+  BATCH_HEADER_SIZE,
+  BATCH_LOG_OVERHEAD,
+  type BatchHeader,
+  RECORD_BATCH_MAGIC,
+  type RecordInput,
+  varintSize,
+  writeVarint,
+} from '@robustmq/sdk';
 
 // Field positions of the RecordBatch v2 header (Kafka protocol, fixed).
 const OFF_BATCH_LENGTH = 8;
@@ -34,30 +42,6 @@ export interface SizedBatch {
   bodies: number[];
   /** UTF-8 header keys per record (undefined when the record has no headers). */
   headerKeys: Array<Buffer[] | undefined>;
-}
-
-function zigzag(n: number): number {
-  return n >= 0 ? n * 2 : -n * 2 - 1;
-}
-
-function varintSize(n: number): number {
-  let z = zigzag(n);
-  let size = 1;
-  while (z >= 0x80) {
-    z = Math.floor(z / 128);
-    size++;
-  }
-  return size;
-}
-
-function writeVarint(buf: Buffer, pos: number, n: number): number {
-  let z = zigzag(n);
-  while (z >= 0x80) {
-    buf[pos++] = (z % 128) | 0x80;
-    z = Math.floor(z / 128);
-  }
-  buf[pos++] = z;
-  return pos;
 }
 
 function nullableSize(b: Buffer | null | undefined): number {
