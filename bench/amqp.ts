@@ -17,12 +17,11 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
-import { freePort, ROBUSTMQ_CLI } from './peers/launch.js';
+import { freePort, ROBUSTMQ_CLI, waitForPort } from './peers/launch.js';
 
 const MESSAGES = Number(process.env.BENCH_AMQP_MESSAGES ?? 30000);
 const SIZE = 1024;
@@ -38,24 +37,6 @@ interface Broker {
   name: string;
   port: number;
   stop(): Promise<void>;
-}
-
-async function waitForPort(port: number, child: ChildProcess, name: string, timeoutMs = 60000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${name} did not listen in time`);
 }
 
 function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
@@ -89,7 +70,7 @@ async function startRobustMQ(dir: string): Promise<Broker> {
     ].join('\n'),
   );
   const child = spawn(process.execPath, [ROBUSTMQ_CLI, 'start', '--config', config], { stdio: ['ignore', 'inherit', 'inherit'] });
-  await waitForPort(port, child, 'robustmq');
+  await waitForPort(port, child, 'robustmq', 60_000);
   return { name: 'RobustMQ', port, stop: () => stopChild(child) };
 }
 

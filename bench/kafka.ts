@@ -9,7 +9,7 @@
  *
  * Environment: BENCH_KAFKA_WINDOW_MS (default 3000) measurement window per kafkajs produce row.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { encodeRecordBatch } from '@robustmq/sdk';
 import { Kafka, logLevel } from 'kafkajs';
 import { openFileStorage } from '../plugins/storage-file/src/index.js';
-import { freePort, ROBUSTMQ_CLI } from './peers/launch.js';
+import { freePort, ROBUSTMQ_CLI, waitForPort } from './peers/launch.js';
 
 const WINDOW_MS = Number(process.env.BENCH_KAFKA_WINDOW_MS ?? 3000);
 /** Records per kafkajs send() (one batch) and sends kept in flight. */
@@ -39,24 +39,6 @@ interface Figure {
 }
 const rps = (f: Figure) => f.records / (f.ms / 1000);
 const mbps = (f: Figure) => mb(f.records * f.size, f.ms);
-
-async function waitForPort(port: number, child: ChildProcess): Promise<void> {
-  const end = Date.now() + 30000;
-  while (Date.now() < end) {
-    if (child.exitCode !== null) throw new Error(`robustmq exited with ${child.exitCode}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('robustmq did not listen in time');
-}
 
 /** RobustMQ through its CLI: Kafka only, storage-file with fsync every second. */
 async function startBroker(dir: string): Promise<{ port: number; stop(): Promise<void> }> {
@@ -79,7 +61,7 @@ async function startBroker(dir: string): Promise<{ port: number; stop(): Promise
     ].join('\n'),
   );
   const child = spawn(process.execPath, [ROBUSTMQ_CLI, 'start', '--config', config], { stdio: ['ignore', 'inherit', 'inherit'] });
-  await waitForPort(port, child);
+  await waitForPort(port, child, 'robustmq');
   return {
     port,
     stop: () =>
