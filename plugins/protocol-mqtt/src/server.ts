@@ -224,7 +224,8 @@ export class MqttServer {
     this.metric.connections.dec({ protocol: 'mqtt' });
     s.link = undefined;
     s.disconnectedAt = this.clock.now();
-    if (conn.will && !this.stopping && (!conn.gracefulClose || conn.willOnDisconnect)) {
+    // While stopping, only delayed Wills of persistent sessions are left here (stop() published the rest).
+    if (conn.will && (!conn.gracefulClose || conn.willOnDisconnect)) {
       const w = conn.will;
       if (w.delay > 0 && s.expiryInterval > 0) {
         // Kept with the session so the Will still goes out after a restart.
@@ -321,11 +322,28 @@ export class MqttServer {
     this.metric.protocolErrors.inc({ code: `0x${code.toString(16).padStart(2, '0')}` });
   }
 
-  /** Stops serving: disconnects every client with 0x8B, keeps persistent sessions, flushes writes. */
+  /**
+   * Stops serving: publishes the Wills of connected clients (a shutdown is not a normal DISCONNECT,
+   * §3.1.2.5), disconnects every client with 0x8B, keeps persistent sessions, flushes writes.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
+    // Wills first, while every subscriber is still attached: live ones receive them, persistent
+    // ones get them queued and stored. A delayed Will of a persistent session stays pending with
+    // the session (connectionClosed stores it) and goes out after a restart.
+    for (const conn of this.connections) {
+      const w = conn.will;
+      const s = conn.session;
+      if (!w || conn.state !== 'open' || !s || s.link !== conn) continue;
+      if (w.delay > 0 && s.expiryInterval > 0) continue;
+      conn.will = undefined;
+      this.wills.cancel(conn.clientId);
+      this.publishWill(w);
+    }
     for (const conn of [...this.connections]) conn.close('shutdown', RC.serverShuttingDown, 'broker shutting down');
     this.wills.clear();
+    // Wills waiting on an async hook are routed before the session state is flushed.
+    while (this.willsInFlight.size > 0) await Promise.allSettled([...this.willsInFlight]);
     this.flow.releaseAll();
     for (const t of this.expiryTimers.values()) this.clock.clearTimeout(t);
     this.expiryTimers.clear();
@@ -369,7 +387,7 @@ export class MqttServer {
       const message: Message = { ...will.message, timestamp: now };
       if (will.expiry !== undefined) message.expiresAt = now + will.expiry * 1000;
       const r = this.publish(message);
-      if (isPromise(r)) r.catch((err) => this.logger.warn({ err }, 'mqtt: will publish failed'));
+      if (isPromise(r)) this.track(r.then(undefined, (err) => this.logger.warn({ err }, 'mqtt: will publish failed')));
     };
     if (!this.hooks.has('authorize')) {
       go(true);
@@ -383,11 +401,21 @@ export class MqttServer {
       resource,
     });
     if (isPromise(r))
-      r.then(
-        (v) => go(v !== 'deny'),
-        () => go(false),
+      this.track(
+        r.then(
+          (v) => go(v !== 'deny'),
+          () => go(false),
+        ),
       );
     else go(r !== 'deny');
+  }
+
+  /** Will publishes still waiting on a hook; stop() waits for them. */
+  private readonly willsInFlight = new Set<Promise<unknown>>();
+
+  private track(p: Promise<unknown>): void {
+    this.willsInFlight.add(p);
+    void p.finally(() => this.willsInFlight.delete(p));
   }
 
   private dropped(session: Session, o: Outbound, reason: string): void {

@@ -51,7 +51,7 @@ export class WillScheduler {
     this.publish(p.will);
   }
 
-  /** Drops every pending Will (broker shutdown: they are not published). */
+  /** Drops every pending Will timer (broker shutdown: delayed Wills of persistent sessions are stored with the session). */
   clear(): void {
     for (const p of this.pending.values()) this.clock.clearTimeout(p.timer);
     this.pending.clear();
