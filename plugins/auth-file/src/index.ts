@@ -13,6 +13,8 @@ import { AuthFileError } from './file-error.js';
 import { type AuthData, loadAuthFiles } from './load-files.js';
 import { authFileOptions } from './options.js';
 import { hashPassword, parseScryptHash, verifyPassword } from './password-hash.js';
+import { SCRAM_MECHANISMS, type ScramMechanism } from './scram-credential.js';
+import { ScramServer } from './scram-server.js';
 import { watchFiles } from './watch-files.js';
 
 export { checkAcl } from './acl.js';
@@ -21,9 +23,17 @@ export { AuthFileError } from './file-error.js';
 export { authFileOptions } from './options.js';
 export { parsePasswordFile } from './password-file.js';
 export { hashPassword, verifyPassword } from './password-hash.js';
+export {
+  deriveScramCredential,
+  formatScramCredential,
+  parseScramCredential,
+  type ScramCredential,
+  type ScramMechanism,
+} from './scram-credential.js';
+export { ScramServer, type ScramServerOptions } from './scram-server.js';
 
 /**
- * Username/password authentication from a file of scrypt hashes, and topic ACLs with `%u`/`%c`
+ * Username/password (scrypt) and SCRAM-SHA-256/512 authentication from a password file, and topic ACLs with `%u`/`%c`
  * substitution, plugged into the kernel's `authenticate` and `authorize` hooks.
  */
 export default definePlugin({
@@ -57,7 +67,24 @@ export default definePlugin({
     // Unknown users are checked against this hash too, so a wrong name costs as long as a wrong password.
     const decoy = parseScryptHash(await hashPassword(Math.random().toString(36)));
 
+    // SCRAM credentials are looked up in the current file contents, so a reload applies to new exchanges.
+    const scram = new ScramServer({ lookup: (user, mechanism) => data.users?.get(user)?.scram[mechanism] });
+
     const authenticate = async (req: AuthenticateRequest): Promise<AuthenticateResult> => {
+      if (req.method !== undefined && (SCRAM_MECHANISMS as string[]).includes(req.method)) {
+        const result = scram.step({
+          mechanism: req.method as ScramMechanism,
+          connection: `${req.protocol}|${req.remoteAddress ?? ''}|${req.clientId}`,
+          data: req.data ?? Buffer.alloc(0),
+        });
+        if (result?.outcome === 'deny') {
+          logger.info(
+            { clientId: req.clientId, protocol: req.protocol, method: req.method, reason: result.reason },
+            'auth-file: SCRAM refused',
+          );
+        }
+        return result;
+      }
       if (req.method !== undefined) {
         return { outcome: 'deny', reason: `authentication method ${req.method} is not supported`, code: 'bad-method' };
       }
@@ -66,7 +93,7 @@ export default definePlugin({
           ? { outcome: 'allow' }
           : { outcome: 'deny', reason: 'anonymous access is disabled', code: 'not-authorized' };
       }
-      const expected = data.users?.get(req.username);
+      const expected = data.users?.get(req.username)?.scrypt;
       const ok = await verifyPassword(req.password ?? Buffer.alloc(0), expected ?? decoy);
       if (!expected || !ok) {
         logger.info({ clientId: req.clientId, username: req.username, protocol: req.protocol }, 'auth-file: bad credentials');

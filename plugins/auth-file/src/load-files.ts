@@ -3,13 +3,12 @@ import { resolve } from 'node:path';
 import type { AclRule } from './acl-file.js';
 import { parseAclFile } from './acl-file.js';
 import { AuthFileError } from './file-error.js';
-import { parsePasswordFile } from './password-file.js';
-import type { ScryptHash } from './password-hash.js';
+import { parsePasswordFile, type UserCredentials } from './password-file.js';
 
 /** The parsed contents of both files. */
 export interface AuthData {
   /** Undefined when no password file is configured. */
-  users?: Map<string, ScryptHash>;
+  users?: Map<string, UserCredentials>;
   /** Undefined when no ACL file is configured. */
   rules?: AclRule[];
 }

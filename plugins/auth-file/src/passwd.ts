@@ -1,13 +1,22 @@
 /**
- * Adds, updates or removes a user in a password file.
+ * Adds, updates or removes a user in a password file. A user gets three lines: the scrypt hash
+ * and the SCRAM-SHA-256 and SCRAM-SHA-512 credentials (4096 iterations unless --iterations).
  *
- *   node --import tsx plugins/auth-file/src/passwd.ts <file> <user> [--password <pw>]   (else the first line of stdin)
+ *   node --import tsx plugins/auth-file/src/passwd.ts <file> <user> [--password <pw>] [--iterations <n>]   (else the first line of stdin)
  *   node --import tsx plugins/auth-file/src/passwd.ts <file> <user> --delete
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { parsePasswordFile, setPasswordLine } from './password-file.js';
+import { parsePasswordFile, setUserLines } from './password-file.js';
 import { hashPassword } from './password-hash.js';
+import {
+  DEFAULT_SCRAM_ITERATIONS,
+  deriveScramCredential,
+  formatScramCredential,
+  MAX_SCRAM_ITERATIONS,
+  MIN_SCRAM_ITERATIONS,
+  SCRAM_MECHANISMS,
+} from './scram-credential.js';
 
 async function readStdinLine(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -29,12 +38,12 @@ export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { password: { type: 'string' }, delete: { type: 'boolean' } },
+    options: { password: { type: 'string' }, delete: { type: 'boolean' }, iterations: { type: 'string' } },
   });
   const [file, user] = positionals;
   if (!file || !user || positionals.length > 2) {
     process.stderr.write(
-      'usage: passwd.ts <file> <user> [--password <pw> | --delete]  (password read from stdin if not given)\n',
+      'usage: passwd.ts <file> <user> [--password <pw>] [--iterations <n>] | --delete  (password read from stdin if not given)\n',
     );
     return 2;
   }
@@ -42,20 +51,26 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`passwd: user name "${user}" must not contain ":" or spaces\n`);
     return 2;
   }
+  const iterations = values.iterations === undefined ? DEFAULT_SCRAM_ITERATIONS : Number(values.iterations);
+  if (!Number.isInteger(iterations) || iterations < MIN_SCRAM_ITERATIONS || iterations > MAX_SCRAM_ITERATIONS) {
+    process.stderr.write(`passwd: --iterations must be an integer between ${MIN_SCRAM_ITERATIONS} and ${MAX_SCRAM_ITERATIONS}\n`);
+    return 2;
+  }
   const text = await readExisting(file);
   parsePasswordFile(text, file); // refuse to rewrite a file that is already broken
-  let hash: string | undefined;
+  let lines: string[] | undefined;
   if (!values.delete) {
     const password = values.password ?? (await readStdinLine());
     if (password === '') {
       process.stderr.write('passwd: empty password\n');
       return 2;
     }
-    hash = await hashPassword(password);
+    const scram = await Promise.all(SCRAM_MECHANISMS.map((m) => deriveScramCredential(password, m, iterations)));
+    lines = [await hashPassword(password), ...scram.map(formatScramCredential)];
   }
   // Write beside the file and rename, so a watching broker never reads half a file.
   const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, setPasswordLine(text, user, hash), { mode: 0o600 });
+  await writeFile(tmp, setUserLines(text, user, lines), { mode: 0o600 });
   await rename(tmp, file);
   return 0;
 }

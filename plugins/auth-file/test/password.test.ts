@@ -35,7 +35,7 @@ describe('password file', () => {
     const b = await hashPassword('pb', FAST);
     const users = parsePasswordFile(`# users\n\nalice:${a}\n  bob:${b}  \r\n`, 'pw');
     expect([...users.keys()]).toEqual(['alice', 'bob']);
-    expect(await verifyPassword('pb', users.get('bob')!)).toBe(true);
+    expect(await verifyPassword('pb', users.get('bob')!.scrypt!)).toBe(true);
   });
 
   it('names the file and line of the first problem', async () => {

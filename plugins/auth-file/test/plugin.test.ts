@@ -75,7 +75,11 @@ describe('auth-file plugin', () => {
     expect(await authenticate(connect('alice'))).toMatchObject({ outcome: 'deny', code: 'bad-credentials' });
     expect(await authenticate(connect('mallory', 'wonderland'))).toMatchObject({ outcome: 'deny', code: 'bad-credentials' });
     expect(await authenticate(connect())).toMatchObject({ outcome: 'deny', code: 'not-authorized' });
-    expect(await authenticate({ ...connect(), method: 'SCRAM-SHA-256' })).toMatchObject({ outcome: 'deny', code: 'bad-method' });
+    expect(await authenticate({ ...connect(), method: 'GSSAPI' })).toMatchObject({ outcome: 'deny', code: 'bad-method' });
+    // SCRAM is served (see scram.test.ts); a user with only a scrypt line gets a fake exchange.
+    const first = await authenticate({ ...connect(), method: 'SCRAM-SHA-256', data: Buffer.from('n,,n=alice,r=abc') });
+    expect(first).toMatchObject({ outcome: 'continue' });
+    expect(first?.outcome === 'continue' && first.data?.toString()).toMatch(/^r=abc\S+,s=\S+,i=4096$/);
   });
 
   it('allows anonymous clients only when allowAnonymous is set', async () => {
@@ -174,7 +178,10 @@ describe('passwd CLI', () => {
     expect(await runPasswd([file, 'bob'], 'from-stdin\n')).toMatchObject({ code: 0 });
     expect(await runPasswd([file, 'alice', '--password', 'second'])).toMatchObject({ code: 0 });
     const text = await readFile(file, 'utf8');
-    expect(text).toMatch(/^alice:\$scrypt\$N=16384,r=8,p=1\$\S+\nbob:\$scrypt\$\S+\n$/);
+    // Each user: the scrypt hash, then the SCRAM-SHA-256 and SCRAM-SHA-512 credentials, in place.
+    const user = (u: string) =>
+      `${u}:\\$scrypt\\$N=16384,r=8,p=1\\$\\S+\\n${u}:\\$scram-sha-256\\$4096\\$\\S+\\n${u}:\\$scram-sha-512\\$4096\\$\\S+\\n`;
+    expect(text).toMatch(new RegExp(`^${user('alice')}${user('bob')}$`));
 
     const { ctx, hook } = fakeContext({ passwordFile: file });
     instance = (await plugin.setup(ctx))!;
@@ -184,7 +191,10 @@ describe('passwd CLI', () => {
     expect(await authenticate(connect('bob', 'from-stdin'))).toMatchObject({ outcome: 'allow' });
 
     expect(await runPasswd([file, 'alice', '--delete'])).toMatchObject({ code: 0 });
-    expect(await readFile(file, 'utf8')).toMatch(/^bob:/);
+    expect(await readFile(file, 'utf8')).toMatch(/^bob:[^\n]+\nbob:[^\n]+\nbob:[^\n]+\n$/);
+    expect(await runPasswd([file, 'carol', '--password', 'x', '--iterations', '100'])).toMatchObject({ code: 2 });
+    expect(await runPasswd([file, 'carol', '--password', 'x', '--iterations', '8192'])).toMatchObject({ code: 0 });
+    expect(await readFile(file, 'utf8')).toMatch(/\ncarol:\$scram-sha-512\$8192\$/);
     const usage = await runPasswd([file]);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/usage/);
