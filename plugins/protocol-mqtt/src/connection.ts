@@ -30,6 +30,9 @@ const EMPTY = Buffer.alloc(0);
 /** Bytes waiting in a socket above which deliveries queue in the session instead. */
 const SOCKET_HIGH_WATER = 256 * 1024;
 
+/** Gathered bytes written at once instead of at the end of the turn. */
+const FLUSH_BYTES = 64 * 1024;
+
 /**
  * One client network connection: feeds bytes through the size guard and the parser, dispatches
  * packets in order (pausing while an async hook answers), writes packets with backpressure, and
@@ -146,32 +149,46 @@ export class Connection implements SessionLink {
   }
 
   /**
-   * Writes encoded bytes (and a payload kept apart, for PUBLISH). Bytes written in one tick are
-   * gathered and handed to the socket as one buffer on the next tick, which matters for fan-out
-   * (many small PUBLISH per socket per tick). Deliveries pause once a quarter MiB is waiting.
+   * Writes encoded bytes (and a payload kept apart, for PUBLISH). Bytes written during one turn of
+   * the event loop's I/O phase are gathered and handed to the socket as one buffer right after it
+   * (setImmediate), so a subscriber fed by many publishers, and a publisher owed many PUBACKs, get
+   * one write per turn rather than one per read. Past FLUSH_BYTES the bytes go out at once.
+   * Deliveries pause once a quarter MiB is waiting.
    */
   private writeBytes(buf: Buffer, payload?: Buffer): boolean {
     if (this.state === 'closed') return false;
     const size = payload ? buf.length + payload.length : buf.length;
     if (this.clientMaxPacket > 0 && size > this.clientMaxPacket) return false;
     this.server.countBytesOut(size);
-    if (this.pending.length === 0) process.nextTick(this.flush);
+    if (this.pending.length === 0 && !this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flush);
+    }
     this.pending.push(buf);
     if (payload && payload.length > 0) this.pending.push(payload);
     this.pendingBytes += size;
+    if (this.pendingBytes >= FLUSH_BYTES) this.writeOut();
     return true;
   }
+
+  private flushScheduled = false;
 
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   /** Hands the gathered bytes to the socket in one write (one syscall, no writev of thousands of pieces). */
-  private readonly flush = () => {
+  private writeOut(): void {
     if (this.pending.length === 0) return;
     const out = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
+    if (!this.socket.destroyed) this.socket.write(out);
+  }
+
+  /** End of the turn: writes what was gathered, then lets a waiting session queue move. */
+  private readonly flush = () => {
+    this.flushScheduled = false;
+    this.writeOut();
     if (this.socket.destroyed) return;
-    this.socket.write(out);
     // Deliveries queued while the gathered bytes made the link look full move on now: 'drain'
     // only follows a write the socket could not take at once, so it cannot be relied on alone.
     const s = this.session;
