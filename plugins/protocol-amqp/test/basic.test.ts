@@ -1,24 +1,9 @@
-import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AmqpTestBroker, startAmqp, until } from './helpers.js';
+import amqp, { type Channel, type ConsumeMessage } from 'amqplib';
+import { describe, expect, it } from 'vitest';
+import { until, useAmqplibSuite } from './helpers.js';
 
-let b: AmqpTestBroker;
-let conn: ChannelModel;
-
-beforeAll(async () => {
-  b = await startAmqp();
-  conn = await amqp.connect(b.url);
-});
-afterAll(async () => {
-  await conn.close().catch(() => undefined);
-  await b.stop();
-});
-
-async function channel(): Promise<Channel> {
-  const ch = await conn.createChannel();
-  ch.on('error', () => undefined);
-  return ch;
-}
+const suite = useAmqplibSuite();
+const channel = () => suite.channel();
 
 function collect(ch: Channel, queue: string, opts: amqp.Options.Consume = {}): Promise<{ tag: string; got: ConsumeMessage[] }> {
   const got: ConsumeMessage[] = [];
@@ -244,7 +229,7 @@ describe('basic publish / consume / get', () => {
   });
 
   it('reusing a consumer tag on a channel is a 530 connection error', async () => {
-    const c2 = await amqp.connect(b.url);
+    const c2 = await amqp.connect(suite.broker.url);
     c2.on('error', () => undefined);
     const ch = await c2.createChannel();
     ch.on('error', () => undefined);
@@ -305,7 +290,7 @@ describe('mandatory, confirms and transactions', () => {
   });
 
   it('confirms every publish in order, routed or not', async () => {
-    const ch = await conn.createConfirmChannel();
+    const ch = await suite.conn.createConfirmChannel();
     const { queue } = await ch.assertQueue('', { exclusive: true });
     const acks: number[] = [];
     const all = [];

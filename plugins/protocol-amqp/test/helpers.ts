@@ -2,6 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Broker, startTestBroker } from '@robustmq/kernel';
+import amqp, { type Channel, type ChannelModel } from 'amqplib';
+import { afterAll, beforeAll } from 'vitest';
 
 export interface AmqpTestBroker {
   broker: Broker;
@@ -62,4 +64,41 @@ export async function eventually(cond: () => Promise<boolean>, ms = 5000, what =
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** The broker and amqplib connection a test file shares; see {@link useAmqplibSuite}. */
+export interface AmqplibSuite {
+  readonly broker: AmqpTestBroker;
+  readonly conn: ChannelModel;
+  /** A new channel on the shared connection whose channel errors the test asserts on itself. */
+  channel(): Promise<Channel>;
+}
+
+/** Starts a broker and one amqplib connection before the file's tests and closes both after. */
+export function useAmqplibSuite(): AmqplibSuite {
+  let broker: AmqpTestBroker | undefined;
+  let conn: ChannelModel | undefined;
+  beforeAll(async () => {
+    broker = await startAmqp();
+    conn = await amqp.connect(broker.url);
+  });
+  afterAll(async () => {
+    await conn?.close().catch(() => undefined);
+    await broker?.stop();
+  });
+  return {
+    get broker() {
+      if (!broker) throw new Error('the AMQP test broker is not started yet');
+      return broker;
+    },
+    get conn() {
+      if (!conn) throw new Error('the amqplib connection is not open yet');
+      return conn;
+    },
+    async channel() {
+      const ch = await this.conn.createChannel();
+      ch.on('error', () => undefined);
+      return ch;
+    },
+  };
 }

@@ -1,35 +1,20 @@
-import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AmqpTestBroker, eventually, sleep, startAmqp, until } from './helpers.js';
+import type { Channel, ConsumeMessage, GetMessage, Message } from 'amqplib';
+import { describe, expect, it } from 'vitest';
+import { eventually, sleep, until, useAmqplibSuite } from './helpers.js';
 
-let b: AmqpTestBroker;
-let conn: ChannelModel;
+const suite = useAmqplibSuite();
+const channel = () => suite.channel();
 
-beforeAll(async () => {
-  b = await startAmqp();
-  conn = await amqp.connect(b.url);
-});
-afterAll(async () => {
-  await conn.close().catch(() => undefined);
-  await b.stop();
-});
-
-async function channel(): Promise<Channel> {
-  const ch = await conn.createChannel();
-  ch.on('error', () => undefined);
-  return ch;
-}
-
-async function drain(ch: Channel, queue: string): Promise<amqp.GetMessage[]> {
-  const out: amqp.GetMessage[] = [];
+async function drain(ch: Channel, queue: string): Promise<GetMessage[]> {
+  const out: GetMessage[] = [];
   for (;;) {
     const m = await ch.get(queue, { noAck: true });
     if (!m) return out;
     out.push(m);
   }
 }
-const bodies = (ms: amqp.Message[]) => ms.map((m) => m.content.toString());
-const deaths = (m: amqp.Message) => (m.properties.headers?.['x-death'] ?? []) as unknown as Array<Record<string, unknown>>;
+const bodies = (ms: Message[]) => ms.map((m) => m.content.toString());
+const deaths = (m: Message) => (m.properties.headers?.['x-death'] ?? []) as unknown as Array<Record<string, unknown>>;
 
 describe('queue arguments', () => {
   it('x-message-ttl and per-message expiration expire messages, dead-lettering them with x-death', async () => {
@@ -74,7 +59,7 @@ describe('queue arguments', () => {
   });
 
   it('x-overflow reject-publish nacks confirms of refused messages', async () => {
-    const ch = await conn.createConfirmChannel();
+    const ch = await suite.conn.createConfirmChannel();
     const q = (await ch.assertQueue('', { exclusive: true, arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' } }))
       .queue;
     const outcome = (s: string) =>
@@ -152,7 +137,7 @@ describe('queue arguments', () => {
     let code: number | undefined;
     await eventually(
       async () => {
-        const c = await conn.createChannel();
+        const c = await suite.conn.createChannel();
         c.on('error', () => undefined);
         code = await c.checkQueue('expiring').then(
           async () => {
