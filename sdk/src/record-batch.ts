@@ -29,18 +29,20 @@ export const BATCH_LOG_OVERHEAD = 12;
 /** The only magic value this codec reads and writes. */
 export const RECORD_BATCH_MAGIC = 2;
 
-const OFF_BATCH_LENGTH = 8;
-const OFF_LEADER_EPOCH = 12;
-const OFF_MAGIC = 16;
-const OFF_CRC = 17;
-const OFF_ATTRIBUTES = 21;
-const OFF_LAST_OFFSET_DELTA = 23;
-const OFF_BASE_TIMESTAMP = 27;
-const OFF_MAX_TIMESTAMP = 35;
-const OFF_PRODUCER_ID = 43;
-const OFF_PRODUCER_EPOCH = 51;
-const OFF_BASE_SEQUENCE = 53;
-const OFF_RECORD_COUNT = 57;
+// Field positions in the RecordBatch v2 header (fixed by the Kafka protocol), exported for
+// encoders that write a batch in place (storage-file's append path).
+export const OFF_BATCH_LENGTH = 8;
+export const OFF_LEADER_EPOCH = 12;
+export const OFF_MAGIC = 16;
+export const OFF_CRC = 17;
+export const OFF_ATTRIBUTES = 21;
+export const OFF_LAST_OFFSET_DELTA = 23;
+export const OFF_BASE_TIMESTAMP = 27;
+export const OFF_MAX_TIMESTAMP = 35;
+export const OFF_PRODUCER_ID = 43;
+export const OFF_PRODUCER_EPOCH = 51;
+export const OFF_BASE_SEQUENCE = 53;
+export const OFF_RECORD_COUNT = 57;
 
 /** Compression codec ids (attributes bits 0-2). */
 export const CompressionCodec = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;

@@ -10,25 +10,23 @@ import {
   BATCH_HEADER_SIZE,
   BATCH_LOG_OVERHEAD,
   type BatchHeader,
+  OFF_ATTRIBUTES,
+  OFF_BASE_SEQUENCE,
+  OFF_BASE_TIMESTAMP,
+  OFF_BATCH_LENGTH,
+  OFF_CRC,
+  OFF_LAST_OFFSET_DELTA,
+  OFF_LEADER_EPOCH,
+  OFF_MAGIC,
+  OFF_MAX_TIMESTAMP,
+  OFF_PRODUCER_EPOCH,
+  OFF_PRODUCER_ID,
+  OFF_RECORD_COUNT,
   RECORD_BATCH_MAGIC,
   type RecordInput,
   varintSize,
   writeVarint,
 } from '@robustmq/sdk';
-
-// Field positions of the RecordBatch v2 header (Kafka protocol, fixed).
-const OFF_BATCH_LENGTH = 8;
-const OFF_LEADER_EPOCH = 12;
-const OFF_MAGIC = 16;
-const OFF_CRC = 17;
-const OFF_ATTRIBUTES = 21;
-const OFF_LAST_OFFSET_DELTA = 23;
-const OFF_BASE_TIMESTAMP = 27;
-const OFF_MAX_TIMESTAMP = 35;
-const OFF_PRODUCER_ID = 43;
-const OFF_PRODUCER_EPOCH = 51;
-const OFF_BASE_SEQUENCE = 53;
-const OFF_RECORD_COUNT = 57;
 
 /** A measured batch, ready for {@link writeBatch}. */
 export interface SizedBatch {
