@@ -21,7 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
-import { freePort, ROBUSTMQ_CLI, waitForPort } from './peers/launch.js';
+import { freePort, ROBUSTMQ_CLI, waitForPort, writeRobustMQConfig } from './peers/launch.js';
 
 const MESSAGES = Number(process.env.BENCH_AMQP_MESSAGES ?? 30000);
 const SIZE = 1024;
@@ -54,21 +54,12 @@ function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Pro
 async function startRobustMQ(dir: string): Promise<Broker> {
   const port = await freePort();
   const config = path.join(dir, 'robustmq.yaml');
-  await writeFile(
-    config,
-    [
-      `dataDir: ${path.join(dir, 'data')}`,
-      'storage: storage-file',
-      'log: { level: warn }',
-      'host: 127.0.0.1',
-      'admin: { enabled: false }',
-      'plugins:',
-      '  protocol-mqtt: { enabled: false }',
-      '  protocol-kafka: { enabled: false }',
-      `  protocol-amqp: { enabled: true, options: { port: ${port} } }`,
-      '',
-    ].join('\n'),
-  );
+  await writeRobustMQConfig(config, {
+    dataDir: path.join(dir, 'data'),
+    storage: 'storage-file',
+    protocol: 'protocol-amqp',
+    port,
+  });
   const child = spawn(process.execPath, [ROBUSTMQ_CLI, 'start', '--config', config], { stdio: ['ignore', 'inherit', 'inherit'] });
   await waitForPort(port, child, 'robustmq', 60_000);
   return { name: 'RobustMQ', port, stop: () => stopChild(child) };

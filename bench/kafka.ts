@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { encodeRecordBatch } from '@robustmq/sdk';
 import { Kafka, logLevel } from 'kafkajs';
 import { openFileStorage } from '../plugins/storage-file/src/index.js';
-import { freePort, ROBUSTMQ_CLI, waitForPort } from './peers/launch.js';
+import { freePort, ROBUSTMQ_CLI, waitForPort, writeRobustMQConfig } from './peers/launch.js';
 
 const WINDOW_MS = Number(process.env.BENCH_KAFKA_WINDOW_MS ?? 3000);
 /** Records per kafkajs send() (one batch) and sends kept in flight. */
@@ -44,22 +44,13 @@ const mbps = (f: Figure) => mb(f.records * f.size, f.ms);
 async function startBroker(dir: string): Promise<{ port: number; stop(): Promise<void> }> {
   const port = await freePort();
   const config = path.join(dir, 'robustmq.yaml');
-  await writeFile(
-    config,
-    [
-      `dataDir: ${path.join(dir, 'data')}`,
-      'storage: storage-file',
-      'log: { level: warn }',
-      'host: 127.0.0.1',
-      'admin: { enabled: false }',
-      'plugins:',
-      '  protocol-mqtt: { enabled: false }',
-      '  protocol-amqp: { enabled: false }',
-      `  protocol-kafka: { enabled: true, options: { port: ${port} } }`,
-      '  storage-file: { options: { fsync: interval } }',
-      '',
-    ].join('\n'),
-  );
+  await writeRobustMQConfig(config, {
+    dataDir: path.join(dir, 'data'),
+    storage: 'storage-file',
+    protocol: 'protocol-kafka',
+    port,
+    extra: ['  storage-file: { options: { fsync: interval } }'],
+  });
   const child = spawn(process.execPath, [ROBUSTMQ_CLI, 'start', '--config', config], { stdio: ['ignore', 'inherit', 'inherit'] });
   await waitForPort(port, child, 'robustmq');
   return {

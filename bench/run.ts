@@ -32,7 +32,9 @@ for (const name of selected) {
 const sections: string[] = [];
 for (const name of SUITES) {
   const result = path.join(here, 'results', `${name}.md`);
-  sections.push(existsSync(result) ? await readFile(result, 'utf8') : `## ${name}\n\nNo result yet: run \`npm run bench -- ${name}\`.\n`);
+  sections.push(
+    existsSync(result) ? await readFile(result, 'utf8') : `## ${name}\n\nNo result yet: run \`npm run bench -- ${name}\`.\n`,
+  );
 }
 const header = [
   '# Benchmark results',

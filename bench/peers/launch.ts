@@ -101,27 +101,39 @@ function captureTail(child: ChildProcess): () => string {
 
 export const ROBUSTMQ_CLI = path.join(ROOT, 'kernel/bin/robustmq.mjs');
 
+const PROTOCOLS = ['protocol-mqtt', 'protocol-kafka', 'protocol-amqp'] as const;
+
+/**
+ * Writes a broker config for a benchmark: one protocol on `port` (the others off, so no suite
+ * collides with their well-known ports), the given storage, admin off, quiet logs.
+ */
+export async function writeRobustMQConfig(
+  file: string,
+  opts: { dataDir: string; storage: string; protocol: (typeof PROTOCOLS)[number]; port: number; extra?: string[] },
+): Promise<void> {
+  const plugins = PROTOCOLS.map((p) =>
+    p === opts.protocol ? `  ${p}: { enabled: true, options: { port: ${opts.port} } }` : `  ${p}: { enabled: false }`,
+  );
+  const lines = [
+    `dataDir: ${opts.dataDir}`,
+    `storage: ${opts.storage}`,
+    'log: { level: warn }',
+    'host: 127.0.0.1',
+    'admin: { enabled: false }',
+    'plugins:',
+    ...plugins,
+    ...(opts.extra ?? []),
+  ];
+  await writeFile(file, `${lines.join('\n')}\n`);
+}
+
 /** RobustMQ through its CLI with memory storage, MQTT only, admin off. */
 export async function startRobustMQ(): Promise<Peer> {
   if (!existsSync(ROBUSTMQ_CLI)) throw new Error('kernel/bin/robustmq.mjs does not exist yet');
   const dir = await mkdtemp(path.join(tmpdir(), 'bench-robustmq-'));
   const port = await freePort();
   const config = path.join(dir, 'robustmq.yaml');
-  await writeFile(
-    config,
-    [
-      `dataDir: ${dir}`,
-      'storage: memory',
-      'log: { level: warn }',
-      'host: 127.0.0.1',
-      'admin: { enabled: false }',
-      'plugins:',
-      `  protocol-mqtt: { enabled: true, options: { port: ${port} } }`,
-      '  protocol-kafka: { enabled: false }',
-      '  protocol-amqp: { enabled: false }',
-      '',
-    ].join('\n'),
-  );
+  await writeRobustMQConfig(config, { dataDir: dir, storage: 'memory', protocol: 'protocol-mqtt', port });
   const child = spawnWithFdLimit([process.execPath, ROBUSTMQ_CLI, 'start', '--config', config], ['ignore', 'pipe', 'pipe']);
   const tail = captureTail(child);
   try {
