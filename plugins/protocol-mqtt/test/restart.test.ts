@@ -64,7 +64,11 @@ it('restores sessions, offline queue, in-flight state and retained messages from
   await two.stop();
 });
 
-it('acknowledges a QoS 1 PUBLISH only once the copy for an offline persistent session is stored', async () => {
+/**
+ * A persistent session subscribes and goes offline; the MetaStore then takes 300 ms per offline-queue
+ * write. A QoS 1 PUBLISH for it must not be acknowledged before its copy is stored, and acks stay in order.
+ */
+async function expectAckAfterSlowQueueWrite(clientId: string, setup?: (h: Awaited<ReturnType<typeof startPlugin>>) => void) {
   const data = new Map<string, Buffer>();
   let slow = false;
   const h = await startPlugin({}, data, (store) => ({
@@ -81,10 +85,11 @@ it('acknowledges a QoS 1 PUBLISH only once the copy for an offline persistent se
       await store.put(k, v);
     },
   }));
+  setup?.(h);
   const url = `mqtt://127.0.0.1:${h.port}`;
   const sub = await client(url, {
     protocolVersion: 5,
-    clientId: 'durable-sub',
+    clientId,
     clean: false,
     properties: { sessionExpiryInterval: 600 },
   });
@@ -98,56 +103,26 @@ it('acknowledges a QoS 1 PUBLISH only once the copy for an offline persistent se
   const first = await pub.next('puback');
   expect(first.messageId).toBe(7);
   expect(Date.now() - started).toBeGreaterThanOrEqual(250);
-  expect([...data.keys()].some((k) => k.startsWith('mqtt/queue/durable-sub/'))).toBe(true);
+  expect([...data.keys()].some((k) => k.startsWith(`mqtt/queue/${clientId}/`))).toBe(true);
   // Acknowledgements stay in order.
   expect((await pub.next('puback')).messageId).toBe(8);
   pub.end();
   await closeClients();
   await h.stop();
+}
+
+it('acknowledges a QoS 1 PUBLISH only once the copy for an offline persistent session is stored', async () => {
+  await expectAckAfterSlowQueueWrite('durable-sub');
 });
 
 it('acknowledges only once the copy is stored also when an async rule filter routes the message later', async () => {
-  const data = new Map<string, Buffer>();
-  let slow = false;
-  const h = await startPlugin({}, data, (store) => ({
-    ...store,
-    get: (k) => store.get(k),
-    scan: (p) => store.scan(p),
-    delete: (k) => store.delete(k),
-    batch: (ops) => store.batch(ops),
-    compareAndSet: (k, e, n) => store.compareAndSet(k, e, n),
-    flush: () => store.flush(),
-    close: () => store.close(),
-    put: async (k, v) => {
-      if (slow && k.startsWith('mqtt/queue/')) await sleep(300);
-      await store.put(k, v);
-    },
-  }));
-  // An async filter that transforms: routing happens after the PUBLISH handler returned, on a new message object.
-  h.hooks.register('filter', async (m) => ({ verdict: 'transform', message: { ...m, headers: { ...m.headers, seen: 'yes' } } }));
-  const url = `mqtt://127.0.0.1:${h.port}`;
-  const sub = await client(url, {
-    protocolVersion: 5,
-    clientId: 'durable-sub-filtered',
-    clean: false,
-    properties: { sessionExpiryInterval: 600 },
+  await expectAckAfterSlowQueueWrite('durable-sub-filtered', (h) => {
+    // An async filter that transforms: routing happens after the PUBLISH handler returned, on a new message object.
+    h.hooks.register('filter', async (m) => ({
+      verdict: 'transform',
+      message: { ...m, headers: { ...m.headers, seen: 'yes' } },
+    }));
   });
-  await sub.subscribeAsync('dur/x', { qos: 1 });
-  await sub.endAsync();
-  slow = true;
-  const pub = await RawClient.connected(h.port, 5);
-  const started = Date.now();
-  pub.send({ cmd: 'publish', topic: 'dur/x', payload: Buffer.from('kept'), qos: 1, messageId: 7, retain: false, dup: false });
-  pub.send({ cmd: 'publish', topic: 'other/y', payload: Buffer.from('free'), qos: 1, messageId: 8, retain: false, dup: false });
-  const first = await pub.next('puback');
-  expect(first.messageId).toBe(7);
-  expect(Date.now() - started).toBeGreaterThanOrEqual(250);
-  expect([...data.keys()].some((k) => k.startsWith('mqtt/queue/durable-sub-filtered/'))).toBe(true);
-  // Acknowledgements stay in order.
-  expect((await pub.next('puback')).messageId).toBe(8);
-  pub.end();
-  await closeClients();
-  await h.stop();
 });
 
 it('sends a delayed Will after a restart when its client does not come back', async () => {
