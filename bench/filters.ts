@@ -16,14 +16,15 @@
  * expression selecting rows by label.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createMessage, publishMessage } from '@robustmq/sdk';
-import { type Broker, startBroker } from '../kernel/src/broker.js';
+import type { Broker } from '../kernel/src/broker.js';
 import { type FilterEntryInput, installFilters } from '../kernel/src/filters/index.js';
+import { startTestBroker } from '../kernel/src/testing.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(here, '..');
@@ -222,18 +223,10 @@ async function table(kind: 'pipeline' | 'mqtt', tmp: string): Promise<string[]> 
   for (const size of [100, 4096]) {
     let none = 0;
     for (const v of VARIANTS.filter((x) => x.label === 'no filter' || ONLY.test(x.label))) {
-      const broker = await startBroker({
-        env: {},
+      // Only MQTT (or nothing, for the pipeline rows) listens: the test starter turns the other protocols off.
+      const broker = await startTestBroker({
         registryPath: path.join(ROOT, 'registry.json'),
-        config: {
-          storage: 'memory',
-          admin: { enabled: false },
-          log: { level: 'silent' },
-          plugins: {
-            ...otherProtocolsOff,
-            'protocol-mqtt': kind === 'mqtt' ? { options: { port: 0, sysInterval: 0 } } : { enabled: false },
-          },
-        },
+        config: { plugins: kind === 'mqtt' ? { 'protocol-mqtt': { options: { port: 0, sysInterval: 0 } } } : {} },
       });
       const filters = await installFilters(v.entries(tmp), {
         hooks: broker.hooks,
@@ -277,18 +270,7 @@ async function table(kind: 'pipeline' | 'mqtt', tmp: string): Promise<string[]> 
   return rows;
 }
 
-/** Every other protocol plugin of the registry, disabled: only MQTT (or nothing) listens. */
-let otherProtocolsOff: Record<string, { enabled: false }> = {};
-
 export async function main(): Promise<string> {
-  const registry = JSON.parse(await readFile(path.join(ROOT, 'registry.json'), 'utf8')) as {
-    plugins: Array<{ name: string; kind: string }>;
-  };
-  otherProtocolsOff = Object.fromEntries(
-    registry.plugins
-      .filter((p) => p.kind === 'protocol' && p.name !== 'protocol-mqtt')
-      .map((p) => [p.name, { enabled: false as const }]),
-  );
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'robustmq-bench-filters-'));
   await writeFile(path.join(tmp, 'native.mjs'), NATIVE_FILTER);
   let pipeline: string[];

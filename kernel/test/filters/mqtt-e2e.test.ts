@@ -1,11 +1,12 @@
-// Rule filters end to end: mqtt.js clients publish through a real broker (startBroker, MQTT on a
+// Rule filters end to end: mqtt.js clients publish through a real broker (startTestBroker, MQTT on a
 // free port) whose hook bus has WASM filters installed.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Broker, startBroker } from '../../src/broker.js';
+import type { Broker } from '../../src/broker.js';
+import { startTestBroker } from '../../src/testing.js';
 import { type FilterEntryInput, type InstalledFilters, installFilters } from '../../src/filters/index.js';
 import { committedBuilds } from './build.js';
 import { writeRegistry } from './helpers.js';
@@ -44,15 +45,7 @@ beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'robustmq-filters-e2e-'));
   const builds = await committedBuilds();
   const registryPath = await writeRegistry(tmp, Object.values(builds));
-  broker = await startBroker({
-    env: {},
-    config: {
-      storage: 'memory',
-      admin: { enabled: false },
-      log: { level: 'silent' },
-      plugins: { 'protocol-mqtt': { options: { port: 0, sysInterval: 0 } } },
-    },
-  });
+  broker = await startTestBroker({ config: { plugins: { 'protocol-mqtt': { options: { port: 0, sysInterval: 0 } } } } });
   const entries: FilterEntryInput[] = [
     { wasm: 'drop-debug', topics: ['logs/#'] },
     { wasm: 'route-by-field', topics: ['ingest/#'], config: '{"field":"site","prefix":"sites"}' },

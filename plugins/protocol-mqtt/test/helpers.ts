@@ -1,7 +1,6 @@
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
-import { type Broker, startBroker } from '@robustmq/kernel';
+import { type Broker, startTestBroker as kernelTestBroker } from '@robustmq/kernel';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import mqttPacket, { type IConnectPacket, type Packet } from 'mqtt-packet';
 
@@ -14,29 +13,16 @@ export interface TestBroker {
   stop(): Promise<void>;
 }
 
-/** Other plugins the registry enables by default (other protocols) are switched off for these tests. */
-function otherDefaultPlugins(): Record<string, { enabled: false }> {
-  const registry = JSON.parse(readFileSync(new URL('../../../registry.json', import.meta.url), 'utf8')) as {
-    plugins: Array<{ name: string; kind: string; default?: boolean }>;
-  };
-  const off: Record<string, { enabled: false }> = {};
-  for (const p of registry.plugins)
-    if (p.default && p.kind !== 'storage' && p.name !== 'protocol-mqtt') off[p.name] = { enabled: false };
-  return off;
-}
-
 /** Starts a broker with the MQTT plugin options given (port 0 unless set). */
 export async function startTestBroker(
   options: Record<string, unknown> = {},
   extra: Record<string, unknown> = {},
 ): Promise<TestBroker> {
-  const broker = await startBroker({
-    env: {},
+  // The kernel's test starter switches off the other protocols the registry enables by default.
+  const broker = await kernelTestBroker({
     config: {
-      storage: 'memory',
-      admin: { enabled: false },
       log: { level: process.env.TEST_LOG_LEVEL ?? 'silent' },
-      plugins: { ...otherDefaultPlugins(), 'protocol-mqtt': { options: { port: 0, sysInterval: 0, ...options } } },
+      plugins: { 'protocol-mqtt': { options: { port: 0, sysInterval: 0, ...options } } },
       ...extra,
     },
   });
