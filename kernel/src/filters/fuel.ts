@@ -1,3 +1,5 @@
+import { Worker } from 'node:worker_threads';
+
 /**
  * Fuel metering: lets the broker stop a runaway WebAssembly filter that runs in its own thread.
  *
@@ -30,20 +32,6 @@ export interface MeterOptions {
   interval?: number;
 }
 
-/** Binaryen's module API, as far as this file uses it. */
-type Binaryen = typeof import('binaryen').default;
-
-let binaryenLoad: Promise<Binaryen> | undefined;
-
-/** Binaryen is ~90 MB of wasm: loaded on first use, so a broker without WASM filters never pays for it. */
-function loadBinaryen(): Promise<Binaryen> {
-  binaryenLoad ??= import('binaryen').then((m) => m.default);
-  return binaryenLoad;
-}
-
-/** Name of the function binaryen's `log-execution` pass calls at every point we meter. */
-const PROBE = 'log_execution';
-
 /**
  * Returns a copy of the core wasm module `bytes` in which every function entry and exit, every
  * `return` and every loop iteration spends one unit of fuel, and running out of fuel refills it
@@ -52,16 +40,18 @@ const PROBE = 'log_execution';
  * Nothing else changes: imports, exports, memories, tables, globals, data, elements and the start
  * function are kept; no optimisation pass runs on the guest's code (the module goes through
  * binaryen's IR, so its binary encoding may differ). The only additions are one function import
- * (index 0 of the function space shifts the guest's functions by one, which binaryen renumbers)
- * and one mutable i32 global appended after the guest's own.
+ * (binaryen renumbers the guest's functions after it) and one mutable i32 global appended after
+ * the guest's own.
  *
  * A module that defines no function (e.g. jco's small fix-up modules), or that already imports
- * the fuel check, is returned unchanged; offering it the extra import is harmless.
+ * the fuel check, is returned unchanged (the former as the same object); offering it the extra
+ * import is harmless.
  *
- * Asynchronous only because binaryen is loaded lazily; the work itself is synchronous and takes
- * milliseconds for a small module, about a second for a 1.3 MB QuickJS core.
+ * The work runs in a worker thread that loads binaryen on first use (~0.4 s) and exits after a
+ * few idle seconds, so the broker's thread is not blocked (a 1.3 MB QuickJS core takes ~1 s) and a
+ * broker without WASM filters never loads binaryen. {@link stopFuelMeter} ends it at once.
  *
- * @throws Error when the module cannot be parsed or instrumented.
+ * @throws RangeError on a bad interval; Error when the module cannot be parsed or instrumented.
  */
 export async function meterModule(bytes: Uint8Array, opts: MeterOptions = {}): Promise<Uint8Array> {
   const interval = opts.interval ?? DEFAULT_FUEL_INTERVAL;
@@ -69,89 +59,90 @@ export async function meterModule(bytes: Uint8Array, opts: MeterOptions = {}): P
     throw new RangeError(`fuel interval must be an integer from 1 to 2^31-1, got ${interval}`);
   }
   if (!definesFunctions(bytes)) return bytes;
-  const binaryen = await loadBinaryen();
-  let module: ReturnType<Binaryen['readBinaryWithFeatures']>;
-  // Binaryen's settings are process-wide: set ours for this call only (the call is synchronous).
-  const saved = {
-    debugInfo: binaryen.getDebugInfo(),
-    alwaysInline: binaryen.getAlwaysInlineMaxSize(),
-    noInline: binaryen.getPassArgument('no-inline'),
-  };
-  try {
-    // Keep the name section: stack traces of a trapped guest stay readable.
-    binaryen.setDebugInfo(true);
-    module = binaryen.readBinaryWithFeatures(bytes, binaryen.Features.All);
-  } catch (err) {
-    restore(binaryen, saved);
-    throw binaryenError('cannot read wasm module for fuel metering', err);
+  meter ??= new MeterWorker();
+  return meter.meter(bytes, interval);
+}
+
+/** Ends the metering worker now (it also ends by itself when idle). Pending calls reject. */
+export async function stopFuelMeter(): Promise<void> {
+  const m = meter;
+  meter = undefined;
+  await m?.stop();
+}
+
+/** How long the metering worker (and binaryen's memory) stays around after its last job. */
+const METER_IDLE_MS = 3000;
+
+let meter: MeterWorker | undefined;
+
+type Reply = { id: number; bytes: Uint8Array } | { id: number; error: string } | { ready: true } | { fatal: string };
+
+/** One worker thread running fuel-meter.mjs, started without the parent's loader hooks. */
+class MeterWorker {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, { resolve(b: Uint8Array): void; reject(e: Error): void }>();
+  private nextId = 0;
+  private idle: NodeJS.Timeout | undefined;
+
+  constructor() {
+    const url = new URL('./fuel-meter.mjs', import.meta.url).href;
+    const code = `import(${JSON.stringify(url)}).then((m) => m.serve()).catch((e) => require('node:worker_threads').parentPort.postMessage({ fatal: String(e?.stack ?? e) }));`;
+    // No execArgv: the parent's TypeScript loader would make loading binaryen ~20x slower.
+    this.worker = new Worker(code, { eval: true, execArgv: [] });
+    this.worker.on('message', (r: Reply) => this.onReply(r));
+    this.worker.on('error', (err) => this.fail(err));
+    this.worker.on('exit', (code) => this.fail(new Error(`fuel metering worker exited with code ${code}`)));
   }
-  try {
-    if (importsFuelCheck(binaryen, module)) return bytes;
-    if (module.getFunction(PROBE)) throw new Error(`module already defines a function named ${PROBE}`);
-    const fuel = freshName((n) => module.getGlobal(n) !== 0, 'robustmq_fuel');
-    const check = freshName((n) => module.getFunction(n) !== 0, 'robustmq_fuel_check');
-    // Calls PROBE(id) at function entries and exits, before each `return` and at each loop top.
-    module.runPasses(['log-execution']);
-    // Mark every guest function as not inlinable before PROBE gets a body: the inlining below
-    // then inlines PROBE and nothing else, leaving the guest's own code as it was.
-    binaryen.setPassArgument('no-inline', '*');
-    module.runPasses(['no-inline']);
-    module.removeFunction(PROBE);
-    module.addFunctionImport(check, FUEL_IMPORT_MODULE, FUEL_IMPORT_NAME, binaryen.none, binaryen.none);
-    module.addGlobal(fuel, binaryen.i32, true, module.i32.const(interval));
-    const left = () => module.global.get(fuel, binaryen.i32);
-    // The id argument of the probe is not used; the refill comes before the check so that a
-    // guest catching the exception keeps being checked.
-    module.addFunction(
-      PROBE,
-      binaryen.i32,
-      binaryen.none,
-      [],
-      module.block(null, [
-        module.global.set(fuel, module.i32.sub(left(), module.i32.const(1))),
-        module.if(
-          module.i32.le_s(left(), module.i32.const(0)),
-          module.block(null, [module.global.set(fuel, module.i32.const(interval)), module.call(check, [], binaryen.none)]),
-        ),
-      ]),
-    );
-    // A call per unit costs ~15x an empty loop iteration; inlined, the countdown costs ~1x.
-    binaryen.setAlwaysInlineMaxSize(1000);
-    module.runPasses(['inlining']);
-    return module.emitBinary();
-  } catch (err) {
-    throw err instanceof Error ? err : binaryenError('cannot meter wasm module', err);
-  } finally {
-    module.dispose();
-    restore(binaryen, saved);
+
+  meter(bytes: Uint8Array, interval: number): Promise<Uint8Array> {
+    clearTimeout(this.idle);
+    this.worker.ref();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, bytes, interval, importModule: FUEL_IMPORT_MODULE, importName: FUEL_IMPORT_NAME });
+    });
   }
-}
 
-function restore(binaryen: Binaryen, saved: { debugInfo: boolean; alwaysInline: number; noInline: string | null }): void {
-  binaryen.setDebugInfo(saved.debugInfo);
-  binaryen.setAlwaysInlineMaxSize(saved.alwaysInline);
-  binaryen.setPassArgument('no-inline', saved.noInline);
-}
-
-/** Binaryen (compiled C++) throws plain objects: wrap them in an Error that says what failed. */
-function binaryenError(what: string, err: unknown): Error {
-  const detail = err instanceof Error ? err.message : 'binaryen rejected it';
-  return new Error(`${what}: ${detail}`, { cause: err });
-}
-
-function freshName(taken: (name: string) => boolean, base: string): string {
-  let name = base;
-  for (let i = 1; taken(name); i++) name = `${base}_${i}`;
-  return name;
-}
-
-/** True when the module already imports the fuel check (metered before). */
-function importsFuelCheck(binaryen: Binaryen, module: ReturnType<Binaryen['readBinaryWithFeatures']>): boolean {
-  for (let i = 0, n = module.getNumFunctions(); i < n; i++) {
-    const info = binaryen.getFunctionInfo(module.getFunctionByIndex(i));
-    if (info.module === FUEL_IMPORT_MODULE && info.base === FUEL_IMPORT_NAME) return true;
+  async stop(): Promise<void> {
+    clearTimeout(this.idle);
+    await this.worker.terminate();
   }
-  return false;
+
+  private onReply(r: Reply): void {
+    if ('ready' in r) return;
+    if ('fatal' in r) {
+      this.fail(new Error(`fuel metering worker failed to start: ${r.fatal}`));
+      return;
+    }
+    const p = this.pending.get(r.id);
+    this.pending.delete(r.id);
+    if ('error' in r) {
+      // Binaryen may be left in a bad state by a failure: start afresh next time.
+      p?.reject(new Error(r.error));
+      this.retire();
+      return;
+    }
+    p?.resolve(r.bytes);
+    if (this.pending.size === 0) {
+      // Idle: let the process exit without waiting, and free binaryen's memory soon.
+      this.worker.unref();
+      this.idle = setTimeout(() => this.retire(), METER_IDLE_MS).unref();
+    }
+  }
+
+  private fail(err: Error): void {
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+    this.retire();
+  }
+
+  /** Stops taking new jobs (the next meterModule starts a new worker) and ends the thread. */
+  private retire(): void {
+    if (meter === this) meter = undefined;
+    clearTimeout(this.idle);
+    if (this.pending.size === 0) void this.worker.terminate();
+  }
 }
 
 /**
