@@ -1,4 +1,4 @@
-import type { Counter, Gauge, Histogram, Labels, Metrics } from '@robustmq/sdk';
+import type { BoundCounter, Counter, Gauge, Histogram, Labels, Metrics } from '@robustmq/sdk';
 import { MetricNames } from '@robustmq/sdk';
 import * as prom from 'prom-client';
 
@@ -37,9 +37,34 @@ export class PromMetrics implements Metrics {
 
   counter(name: string, help: string, labelNames: readonly string[] = []): Counter {
     return this.obtain(name, 'counter', labelNames, () => {
-      const c = new prom.Counter({ name, help, labelNames, registers: [this.registry] });
+      // Bound handles count into plain numbers; prom-client asks `collect` before each render.
+      const bound: { labels: Labels; pending: number }[] = [];
+      const c = new prom.Counter({
+        name,
+        help,
+        labelNames,
+        registers: [this.registry],
+        collect() {
+          for (const b of bound) {
+            if (b.pending === 0) continue;
+            this.inc(b.labels, b.pending);
+            b.pending = 0;
+          }
+        },
+      });
       return {
         inc: (labels?: Labels, value?: number) => (labels ? c.inc(labels, value) : c.inc(value)),
+        bind: (labels: Labels): BoundCounter => {
+          // Checked now, so a bad label fails at setup rather than at render time.
+          c.inc(labels, 0);
+          const b = { labels: { ...labels }, pending: 0 };
+          bound.push(b);
+          return {
+            inc: (value = 1) => {
+              b.pending += value;
+            },
+          };
+        },
       };
     }) as Counter;
   }

@@ -97,4 +97,19 @@ describe('PromMetrics', () => {
     bus.authorize({ protocol: 'mqtt', clientId: 'c', action: 'publish', resource: 't' });
     expect(await metrics.render()).toContain('robustmq_hook_errors_total{hook="authorize",owner="acl"} 2');
   });
+
+  it('a bound counter adds up locally and shows the total at each render, next to direct increments', async () => {
+    const metrics = new PromMetrics({ defaultMetrics: false });
+    const c = metrics.counter('bound_total', 'bound test', ['kind']);
+    const pass = c.bind?.({ kind: 'pass' });
+    expect(pass).toBeDefined();
+    expect(await metrics.render()).toContain('bound_total{kind="pass"} 0');
+    pass?.inc();
+    pass?.inc(4);
+    c.inc({ kind: 'pass' }, 10);
+    expect(await metrics.render()).toContain('bound_total{kind="pass"} 15');
+    pass?.inc(2);
+    expect(await metrics.render()).toContain('bound_total{kind="pass"} 17');
+    expect(() => c.bind?.({ other: 'x' })).toThrow();
+  });
 });

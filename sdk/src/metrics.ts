@@ -3,6 +3,17 @@ export type Labels = Record<string, string | number>;
 
 export interface Counter {
   inc(labels?: Labels, value?: number): void;
+  /**
+   * A handle on one label set for hot paths: its `inc` only adds to a number, published when the
+   * metrics are rendered (a labelled `inc` hashes and validates its labels every time). For label
+   * sets that are few and long-lived: a bound handle is kept for the life of the registry.
+   */
+  bind?(labels: Labels): BoundCounter;
+}
+
+/** See {@link Counter.bind}. */
+export interface BoundCounter {
+  inc(value?: number): void;
 }
 
 export interface Gauge {

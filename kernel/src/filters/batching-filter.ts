@@ -2,7 +2,7 @@ import type { FilterVerdict, HeaderValue, MaybePromise, Message } from '@robustm
 import { FilterFailure } from './failure.js';
 import type { WireMessage, WireVerdict } from './guest.mjs';
 import type { LogLimiter } from './log-limit.js';
-import type { FilterMetrics } from './metrics.js';
+import { counterFor, type FilterMetrics } from './metrics.js';
 import type { FilterRunner } from './runner.js';
 
 export interface BatchingFilterOptions {
@@ -36,9 +36,12 @@ export class BatchingFilter {
   private scheduled = false;
   private stopped = false;
   private readonly labels: { filter: string };
+  private readonly count: Record<'pass' | 'drop' | 'transform', (n: number) => void>;
 
   constructor(private readonly opts: BatchingFilterOptions) {
     this.labels = { filter: opts.name };
+    const verdict = (v: string) => counterFor(opts.metrics.messages, { filter: opts.name, verdict: v });
+    this.count = { pass: verdict('pass'), drop: verdict('drop'), transform: verdict('transform') };
   }
 
   /** The hook handler. */
@@ -161,10 +164,9 @@ export class BatchingFilter {
         transform++;
       }
     }
-    const { messages: counter } = this.opts.metrics;
-    if (pass) counter.inc({ ...this.labels, verdict: 'pass' }, pass);
-    if (drop) counter.inc({ ...this.labels, verdict: 'drop' }, drop);
-    if (transform) counter.inc({ ...this.labels, verdict: 'transform' }, transform);
+    if (pass) this.count.pass(pass);
+    if (drop) this.count.drop(drop);
+    if (transform) this.count.transform(transform);
     return out;
   }
 

@@ -42,6 +42,8 @@ export interface GuestExports {
 export interface Guest {
   exports: GuestExports;
   memories: WasmMemory[];
+  /** The direct canonical-ABI binding of `filter` (direct-abi.mjs), when the glue exposes it. */
+  direct?: (wire: WireMessage[]) => WireVerdict[];
 }
 
 export type Instantiate = (

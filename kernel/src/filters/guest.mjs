@@ -2,6 +2,7 @@
 // WIT types of robustmq:filter. Plain JavaScript because it also runs inside the filter worker
 // thread, which loads no TypeScript. Types: guest.d.mts.
 import { Buffer, isUtf8 } from 'node:buffer';
+import { bindCoreFilter } from './direct-abi.mjs';
 
 /** Error a denied capability raises inside the guest; the message names the interface and call. */
 export class CapabilityDenied extends Error {
@@ -124,7 +125,7 @@ export async function instantiateGuest(instantiate, modules, imports) {
     },
   );
   if (typeof exportsObj.filter !== 'function') throw new Error('component does not export filter(batch)');
-  return { exports: exportsObj, memories };
+  return { exports: exportsObj, memories, direct: bindCoreFilter(exportsObj.__coreFilter) };
 }
 
 /** Largest memory of an instance in bytes. */
@@ -191,8 +192,17 @@ export function fromWit(v) {
   }
 }
 
-/** Runs one batch through a guest: wire messages in, wire verdicts out (one per message). */
+/**
+ * Runs one batch through a guest: wire messages in, wire verdicts out (one per message). Uses the
+ * direct binding when the guest has one (see direct-abi.mjs), jco's glue otherwise.
+ */
 export function runBatch(guest, wire) {
+  if (guest.direct) {
+    const verdicts = guest.direct(wire);
+    if (verdicts.length !== wire.length)
+      throw new Error(`filter returned ${verdicts.length} verdicts for ${wire.length} messages`);
+    return verdicts;
+  }
   const verdicts = guest.exports.filter(wire.map(toWit));
   if (!Array.isArray(verdicts) || verdicts.length !== wire.length) {
     throw new Error(`filter returned ${Array.isArray(verdicts) ? verdicts.length : 'no'} verdicts for ${wire.length} messages`);

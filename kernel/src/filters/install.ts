@@ -5,7 +5,7 @@ import { BatchingFilter } from './batching-filter.js';
 import { InThreadRunner } from './inthread-runner.js';
 import { guestLevel, LogLimiter } from './log-limit.js';
 import { MemoryBudgetError, pagesFor } from './memory-limit.js';
-import { type FilterMetrics, filterMetrics } from './metrics.js';
+import { counterFor, type FilterMetrics, filterMetrics } from './metrics.js';
 import { loadNativeFilter } from './native.js';
 import { readRegistryFilters, resolveWasm } from './registry-check.js';
 import type { FilterRunner } from './runner.js';
@@ -199,8 +199,13 @@ async function loadNative(entry: FilterEntry, deps: InstallFiltersDeps, metrics:
     throw new FilterLoadError(`filter ${path}: cannot load: ${(err as Error).message}; fix: check the module and its config`);
   }
   const labels = { filter: name };
+  const counters = {
+    pass: counterFor(metrics.messages, { filter: name, verdict: 'pass' }),
+    drop: counterFor(metrics.messages, { filter: name, verdict: 'drop' }),
+    transform: counterFor(metrics.messages, { filter: name, verdict: 'transform' }),
+  };
   const count = (v: FilterVerdict): FilterVerdict => {
-    metrics.messages.inc({ ...labels, verdict: v.verdict });
+    counters[v.verdict]?.(1);
     return v;
   };
   const onError = (err: unknown): FilterVerdict => {

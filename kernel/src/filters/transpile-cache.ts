@@ -7,7 +7,7 @@ import { capMemory } from './memory-limit.js';
 import { type WasmModule, wasmApi } from './wasm-api.js';
 
 /** Bumped when the transpile options below change, so old cache entries are not reused. */
-const CACHE_FORMAT = 'jco-transpile-0.15.0-v3';
+const CACHE_FORMAT = 'jco-transpile-0.15.0-v4';
 
 /** A transpiled component on disk. */
 export interface TranspiledComponent {
@@ -119,7 +119,36 @@ function patchGlue(code: string): string {
     );
   }
   out = out.replace(UTF8_LENGTH_LOOP, "const len = Buffer.byteLength(s, 'utf8');\n    const codepoints = s.length;");
-  return out;
+  return exposeCoreFilter(out);
+}
+
+/**
+ * Adds `__coreFilter` to the component's exports: the core function behind the `filter` export with
+ * the realloc, memory and post-return its canonical options name, read from jco's own lowering code
+ * (so a component with other options or layouts simply does not get it). direct-abi.mjs calls it
+ * without jco's per-call task bookkeeping, which costs more than a small filter itself. Components
+ * composed of nested components (e.g. QuickJS builds) need that bookkeeping and keep jco's path.
+ */
+export function exposeCoreFilter(code: string, opts: { evenNested?: boolean } = {}): string {
+  // A component made of nested components enters each inner one through a task jco tracks: those
+  // keep jco's own entry point (`evenNested` is for tests that compare the two paths).
+  if (!opts.evenNested && /= _symmetricSyncGuestCallEnter;/.test(code)) return code;
+  const start = code.indexOf('function filter(arg0) {');
+  const end = start < 0 ? -1 : code.indexOf('\n    }\n', start);
+  if (end < 0) return code;
+  const body = code.slice(start, end);
+  const realloc = /var result\d+ = (realloc\d+)\(0, 0, 8, len\d+ \* 64\);/.exec(body)?.[1];
+  const memory = /_utf8AllocateAndEncode\(v0_0, realloc\d+, (memory\d+)\)/.exec(body)?.[1];
+  const call = /fn: \(\) => (exports\d+Filter)\(result\d+, len\d+\)/.exec(body)?.[1];
+  const postReturn = /(postReturn\d+)\(ret\);/.exec(body)?.[1];
+  const verdictLayout = /const base = base\d+ \+ i \* 44;/.test(body);
+  const ret = /return \{ configure, filter,([\w\s,]*)\};/;
+  if (!realloc || !memory || !call || !postReturn || !verdictLayout || !ret.test(code)) return code;
+  return code.replace(
+    ret,
+    (_, rest: string) =>
+      `return { configure, filter,${rest.trimEnd()} __coreFilter: { call: ${call}, realloc: ${realloc}, memory: ${memory}, postReturn: ${postReturn} } };`,
+  );
 }
 
 /** sha256 of bytes, lowercase hex. */
