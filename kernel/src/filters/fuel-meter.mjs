@@ -46,11 +46,13 @@ export function instrument(binaryen, bytes, interval, importModule, importName) 
       binaryen.setPassArgument('no-inline', '*');
       module.runPasses(['no-inline']);
       module.removeFunction(PROBE);
-      module.addFunctionImport(check, importModule, importName, binaryen.none, binaryen.none);
+      module.addFunctionImport(check, importModule, importName, binaryen.none, binaryen.i32);
       module.addGlobal(fuel, binaryen.i32, true, module.i32.const(interval));
       const left = () => module.global.get(fuel, binaryen.i32);
-      // PROBE's id argument is unused. The refill comes before the check, so a guest that
-      // catches the exception keeps counting down and is checked again.
+      // PROBE's id argument is unused. The check throws (a JavaScript exception, which a guest
+      // with exception handling can catch) or returns 1, and then the probe traps: a trap is
+      // not catchable by wasm code. The refill comes first so a guest that caught the exception
+      // is checked again after `interval` more units.
       module.addFunction(
         PROBE,
         binaryen.i32,
@@ -60,7 +62,10 @@ export function instrument(binaryen, bytes, interval, importModule, importName) 
           module.global.set(fuel, module.i32.sub(left(), module.i32.const(1))),
           module.if(
             module.i32.le_s(left(), module.i32.const(0)),
-            module.block(null, [module.global.set(fuel, module.i32.const(interval)), module.call(check, [], binaryen.none)]),
+            module.block(null, [
+              module.global.set(fuel, module.i32.const(interval)),
+              module.if(module.call(check, [], binaryen.i32), module.unreachable()),
+            ]),
           ),
         ]),
       );

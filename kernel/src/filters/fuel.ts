@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
  *
  * {@link meterModule} rewrites a core module so that every function entry, function exit, `return`
  * and loop iteration decrements a per-instance counter; when the counter reaches zero it is reset
- * and the host function `FUEL_IMPORT_MODULE`.`FUEL_IMPORT_NAME` is called. The host side,
+ * and the host function `FUEL_IMPORT_MODULE`.`FUEL_IMPORT_NAME` is called (trapping if it returns 1). The host side,
  * {@link createFuelGate}, compares the clock with the current call's deadline there and throws
  * {@link FuelExhausted} once it has passed: a JavaScript exception thrown from an import unwinds
  * the whole wasm stack, and the runner treats it like any other trap (re-instantiates the guest).
@@ -15,7 +15,7 @@ import { Worker } from 'node:worker_threads';
 
 /** Import module name of the host check every metered module imports. */
 export const FUEL_IMPORT_MODULE = 'robustmq:fuel';
-/** Import field name of the host check: a function of type `() -> ()`. */
+/** Import field name of the host check: a function of type `() -> i32`; nonzero makes the guest trap. */
 export const FUEL_IMPORT_NAME = 'check';
 
 /**
@@ -35,7 +35,8 @@ export interface MeterOptions {
 /**
  * Returns a copy of the core wasm module `bytes` in which every function entry and exit, every
  * `return` and every loop iteration spends one unit of fuel, and running out of fuel refills it
- * and calls the import `FUEL_IMPORT_MODULE`.`FUEL_IMPORT_NAME` (type `() -> ()`).
+ * and calls the import `FUEL_IMPORT_MODULE`.`FUEL_IMPORT_NAME` (type `() -> i32`); when that
+ * returns nonzero, the guest traps (`unreachable`).
  *
  * Nothing else changes: imports, exports, memories, tables, globals, data, elements and the start
  * function are kept; no optimisation pass runs on the guest's code (the module goes through
@@ -179,8 +180,11 @@ function readU32(buf: Uint8Array, at: number): [value: number, next: number] {
 
 /** Thrown by the fuel check of an armed {@link FuelGate} once the guest call's budget is spent. */
 export class FuelExhausted extends Error {
-  constructor(readonly budgetMs: number) {
-    super(`filter exceeded its time budget of ${budgetMs} ms`);
+  constructor(
+    readonly budgetMs: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`filter exceeded its time budget of ${budgetMs} ms`, options);
     this.name = 'FuelExhausted';
   }
 }
@@ -189,39 +193,74 @@ export class FuelExhausted extends Error {
 export interface FuelGate {
   /**
    * Import object entries to merge into the import object of every core module of the guest:
-   * `{ [FUEL_IMPORT_MODULE]: { [FUEL_IMPORT_NAME]: check } }`.
+   * `{ [FUEL_IMPORT_MODULE]: { [FUEL_IMPORT_NAME]: check } }`, where `check: () => i32`.
    */
-  readonly imports: Record<string, Record<string, () => void>>;
-  /** Starts a guest call's budget: until {@link disarm}, checks after `budgetMs` throw {@link FuelExhausted}. */
+  readonly imports: Record<string, Record<string, () => number>>;
+  /** Starts a guest call's budget: until {@link disarm}, checks after `budgetMs` stop the guest. */
   arm(budgetMs: number): void;
   /** Ends the budget: checks do nothing (e.g. while the guest is instantiated or configured without a limit). */
   disarm(): void;
+  /** True once the call armed last ran past its budget (reset by {@link arm}). */
+  readonly exhausted: boolean;
+  /**
+   * Runs `call` with the gate armed for `budgetMs` and disarms it afterwards. If the budget ran
+   * out during the call, throws {@link FuelExhausted} whatever the call did: also when the guest
+   * caught the exception and returned, or was then stopped by the trap.
+   */
+  run<T>(budgetMs: number, call: () => T): T;
 }
 
 /**
- * Creates the host side of fuel metering. Arm it right before a guest call and disarm it after
- * (in a `finally`): the check the metered code calls every `interval` units then throws
- * {@link FuelExhausted} when the call has run past its budget. One gate may serve any number of
- * instances, as long as one call runs at a time (the broker's thread is single-threaded).
+ * Creates the host side of fuel metering. The check the metered code calls every `interval`
+ * units does nothing while disarmed. While armed and past the deadline, it throws
+ * {@link FuelExhausted} the first time, which unwinds the guest; if the guest catches that
+ * (wasm exception handling can catch JavaScript exceptions) and runs on to the next check, the
+ * check returns 1 and the metered code traps with `unreachable`, which wasm cannot catch. Use
+ * {@link FuelGate.run} (or check {@link FuelGate.exhausted}) to report both cases as
+ * FuelExhausted. One gate may serve any number of instances as long as one call runs at a time
+ * (the broker's thread is single-threaded).
  *
  * @param now Clock in milliseconds; `performance.now` by default (tests may pass their own).
  */
 export function createFuelGate(now: () => number = () => performance.now()): FuelGate {
   let deadline = Number.POSITIVE_INFINITY;
   let budget = 0;
-  const check = (): void => {
+  let exhausted = false;
+  const check = (): number => {
     // Disarmed: no clock read at all.
-    if (deadline !== Number.POSITIVE_INFINITY && now() > deadline) throw new FuelExhausted(budget);
+    if (deadline === Number.POSITIVE_INFINITY || now() <= deadline) return 0;
+    if (exhausted) return 1;
+    exhausted = true;
+    throw new FuelExhausted(budget);
   };
-  return {
+  const gate: FuelGate = {
     imports: { [FUEL_IMPORT_MODULE]: { [FUEL_IMPORT_NAME]: check } },
     arm(budgetMs: number): void {
       if (!(budgetMs >= 0)) throw new RangeError(`fuel budget must be a non-negative number of ms, got ${budgetMs}`);
       budget = budgetMs;
+      exhausted = false;
       deadline = now() + budgetMs;
     },
     disarm(): void {
       deadline = Number.POSITIVE_INFINITY;
     },
+    get exhausted(): boolean {
+      return exhausted;
+    },
+    run<T>(budgetMs: number, call: () => T): T {
+      gate.arm(budgetMs);
+      let result: T;
+      try {
+        result = call();
+      } catch (err) {
+        if (exhausted && !(err instanceof FuelExhausted)) throw new FuelExhausted(budgetMs, { cause: err });
+        throw err;
+      } finally {
+        gate.disarm();
+      }
+      if (exhausted) throw new FuelExhausted(budgetMs);
+      return result;
+    },
   };
+  return gate;
 }
