@@ -14,12 +14,12 @@ const PROBE = 'log_execution';
  *
  * @param {any} binaryen the binaryen.js module
  * @param {Uint8Array} bytes
- * @param {number} interval units between two host checks
- * @param {string} importModule
- * @param {string} importName
+ * @param {{ interval: number, importModule: string, importName: string, keepNames: boolean }} opts
+ *   `interval`: units between two host checks; `keepNames`: write a name section (do so only when
+ *   the input has one, or binaryen adds names of its own)
  * @returns {Uint8Array}
  */
-export function instrument(binaryen, bytes, interval, importModule, importName) {
+export function instrument(binaryen, bytes, { interval, importModule, importName, keepNames }) {
   const saved = {
     debugInfo: binaryen.getDebugInfo(),
     alwaysInline: binaryen.getAlwaysInlineMaxSize(),
@@ -27,8 +27,8 @@ export function instrument(binaryen, bytes, interval, importModule, importName) 
   };
   let module;
   try {
-    // Keep the name section: stack traces of a trapped guest stay readable.
-    binaryen.setDebugInfo(true);
+    // Keep a name section: stack traces of a trapped guest stay readable.
+    binaryen.setDebugInfo(keepNames);
     try {
       module = binaryen.readBinaryWithFeatures(bytes, binaryen.Features.All);
     } catch (err) {
@@ -105,8 +105,8 @@ function importsFunction(binaryen, module, importModule, importName) {
 }
 
 /**
- * Worker entry: loads binaryen and answers `{ id, bytes, interval, importModule, importName }`
- * requests with `{ id, bytes }` or `{ id, error }`.
+ * Worker entry: loads binaryen and answers `{ id, bytes, opts }` requests (opts as for
+ * instrument) with `{ id, bytes }` or `{ id, error }`.
  */
 export async function serve() {
   const port = parentPort;
@@ -114,7 +114,7 @@ export async function serve() {
   const binaryen = (await import('binaryen')).default;
   port.on('message', (req) => {
     try {
-      const out = instrument(binaryen, req.bytes, req.interval, req.importModule, req.importName);
+      const out = instrument(binaryen, req.bytes, req.opts);
       port.postMessage({ id: req.id, bytes: out });
     } catch (err) {
       port.postMessage({ id: req.id, error: err instanceof Error ? err.message : String(err) });

@@ -59,9 +59,10 @@ export async function meterModule(bytes: Uint8Array, opts: MeterOptions = {}): P
   if (!Number.isInteger(interval) || interval < 1 || interval > 0x7fffffff) {
     throw new RangeError(`fuel interval must be an integer from 1 to 2^31-1, got ${interval}`);
   }
-  if (!definesFunctions(bytes)) return bytes;
+  const { definesFunctions, hasNames } = scanSections(bytes);
+  if (!definesFunctions) return bytes;
   meter ??= new MeterWorker();
-  return meter.meter(bytes, interval);
+  return meter.meter(bytes, { interval, importModule: FUEL_IMPORT_MODULE, importName: FUEL_IMPORT_NAME, keepNames: hasNames });
 }
 
 /** Ends the metering worker now (it also ends by itself when idle). Pending calls reject. */
@@ -75,6 +76,14 @@ export async function stopFuelMeter(): Promise<void> {
 const METER_IDLE_MS = 3000;
 
 let meter: MeterWorker | undefined;
+
+/** What fuel-meter.mjs's instrument() takes besides the bytes. */
+interface InstrumentOptions {
+  interval: number;
+  importModule: string;
+  importName: string;
+  keepNames: boolean;
+}
 
 type Reply = { id: number; bytes: Uint8Array } | { id: number; error: string } | { ready: true } | { fatal: string };
 
@@ -95,13 +104,13 @@ class MeterWorker {
     this.worker.on('exit', (code) => this.fail(new Error(`fuel metering worker exited with code ${code}`)));
   }
 
-  meter(bytes: Uint8Array, interval: number): Promise<Uint8Array> {
+  meter(bytes: Uint8Array, opts: InstrumentOptions): Promise<Uint8Array> {
     clearTimeout(this.idle);
     this.worker.ref();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, bytes, interval, importModule: FUEL_IMPORT_MODULE, importName: FUEL_IMPORT_NAME });
+      this.worker.postMessage({ id, bytes, opts });
     });
   }
 
@@ -147,22 +156,30 @@ class MeterWorker {
 }
 
 /**
- * Whether a core module has a non-empty code section, read from the section headers alone, so
- * that function-less modules skip binaryen entirely. Throws on a truncated module.
+ * What the section headers say: whether the module defines functions (non-empty code section),
+ * so function-less modules skip binaryen entirely, and whether it has a name section, which
+ * metering then keeps (without one, binaryen would add names of its own). Throws on a
+ * truncated module.
  */
-function definesFunctions(bytes: Uint8Array): boolean {
+function scanSections(bytes: Uint8Array): { definesFunctions: boolean; hasNames: boolean } {
   if (bytes.length < 8 || bytes[0] !== 0x00 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
     throw new Error('not a core wasm module (bad magic number)');
   }
+  let definesFunctions = false;
+  let hasNames = false;
   let pos = 8;
   while (pos < bytes.length) {
     const id = bytes[pos++];
     const [size, start] = readU32(bytes, pos);
-    if (id === 10) return readU32(bytes, start)[0] > 0;
+    if (id === 10) definesFunctions = readU32(bytes, start)[0] > 0;
+    if (id === 0) {
+      const [len, at] = readU32(bytes, start);
+      hasNames ||= len === 4 && bytes[at] === 0x6e && bytes[at + 1] === 0x61 && bytes[at + 2] === 0x6d && bytes[at + 3] === 0x65;
+    }
     pos = start + size;
   }
   if (pos > bytes.length) throw new Error('truncated wasm module');
-  return false;
+  return { definesFunctions, hasNames };
 }
 
 function readU32(buf: Uint8Array, at: number): [value: number, next: number] {
