@@ -322,6 +322,18 @@ describe('metered modules behave like the original', () => {
     );
   });
 
+  it('meters several modules at once, each answer going to its caller', async () => {
+    const mods = [1, 2, 3, 4].map((k) =>
+      wat(`(module (func (export "k") (result i32) (local $i i32)
+        (loop $l (local.set $i (i32.add (local.get $i) (i32.const 1))) (br_if $l (i32.lt_u (local.get $i) (i32.const ${k * 100}))))
+        (i32.add (local.get $i) (i32.const ${k}))))`),
+    );
+    const metered = await Promise.all(mods.map((m) => meterModule(m, { interval: 7 })));
+    const gate = createFuelGate();
+    const answers = await Promise.all(metered.map(async (m) => (await instantiate(m, gate.imports)).k()));
+    expect(answers).toEqual([101, 202, 303, 404]);
+  });
+
   it('keeps a name section the module has', async () => {
     const saved = binaryen.getDebugInfo();
     binaryen.setDebugInfo(true);
