@@ -25,6 +25,7 @@ import {
   sandboxImports,
   type WireMessage,
 } from '../../src/filters/guest.mjs';
+import { capMemory, pagesFor } from '../../src/filters/memory-limit.js';
 import { enableWasmFeatures, sha256Hex, transpileCached } from '../../src/filters/transpile-cache.js';
 import { repoRoot } from './build.js';
 
@@ -404,7 +405,8 @@ describe('committed filter components', () => {
       const start = performance.now();
       const out = metered ? await meterModule(core) : core;
       meterMs += performance.now() - start;
-      modules[name] = await WA.compile(out);
+      // As compileCoreModules does: the memory cap is written into the (metered) bytes.
+      modules[name] = await WA.compile(capMemory(out, pagesFor(64)));
     }
     const glue = (await import(pathToFileURL(t.modulePath).href)) as { instantiate: Instantiate };
     return { modules, glue, meterMs, coreBytes, cores: t.coreModules.length };
