@@ -46,17 +46,35 @@ export interface Guest {
   direct?: (wire: WireMessage[]) => WireVerdict[];
 }
 
+/** jco's `instantiate`: synchronous when every callback is. */
 export type Instantiate = (
   getCoreModule: (name: string) => WasmModule,
   imports: object,
-  instantiateCore?: (module: WasmModule, imports: object) => Promise<object>,
-) => Promise<GuestExports>;
+  instantiateCore?: (module: WasmModule, imports: object) => object | Promise<object>,
+) => GuestExports | Promise<GuestExports>;
 
 export class CapabilityDenied extends Error {
   constructor(iface: string, member: string);
 }
 export function sandboxImports(grants: Grants | undefined, hostLog?: (level: string, message: string) => void): Promise<object>;
-export function instantiateGuest(instantiate: Instantiate, modules: Record<string, WasmModule>, imports: object): Promise<Guest>;
+export function needsShim(grants: Grants | undefined): boolean;
+export function sandboxImportsWith(
+  shim: unknown,
+  grants: Grants | undefined,
+  hostLog?: (level: string, message: string) => void,
+): object;
+export function instantiateGuestSync(
+  instantiate: Instantiate,
+  modules: Record<string, WasmModule>,
+  imports: object,
+  coreImports?: Record<string, Record<string, unknown>>,
+): Guest;
+export function instantiateGuest(
+  instantiate: Instantiate,
+  modules: Record<string, WasmModule>,
+  imports: object,
+  coreImports?: Record<string, Record<string, unknown>>,
+): Promise<Guest>;
 export function memoryBytes(memories: WasmMemory[]): number;
 export function toWit(wire: WireMessage): unknown;
 export function fromWit(v: unknown): WireVerdict;

@@ -55,6 +55,18 @@ function capabilityOf(pkg, iface) {
  * environment and filesystem view; nothing process-wide of the shim is changed.
  */
 export async function sandboxImports(grants, hostLog) {
+  const shim = needsShim(grants) ? await import('@bytecodealliance/preview2-shim') : undefined;
+  return sandboxImportsWith(shim, grants, hostLog);
+}
+
+/** True when the grants open anything beyond the (empty) environment, i.e. the shim is needed. */
+export function needsShim(grants) {
+  const g = grants ?? {};
+  return Boolean(g.clocks || g.random || g.stdio || Object.keys(g.preopens ?? {}).length > 0);
+}
+
+/** {@link sandboxImports} with the shim already loaded (or undefined when nothing needs it): synchronous. */
+export function sandboxImportsWith(shim, grants, hostLog) {
   const g = grants ?? {};
   const env = Object.entries(g.env ?? {});
   const preopens = g.preopens ?? {};
@@ -65,12 +77,7 @@ export async function sandboxImports(grants, hostLog) {
   granted.add('env');
   if (Object.keys(preopens).length > 0) granted.add('preopens');
   // Streams and pollables are only reachable through another granted capability.
-  const any = granted.size > 1;
-  if (any) granted.add('io');
-  let shim;
-  if (any) {
-    shim = await import('@bytecodealliance/preview2-shim');
-  }
+  if (granted.size > 1) granted.add('io');
   const fs = granted.has('preopens') ? shim.filesystem.createFilesystem({ preopens }) : undefined;
   const cache = new Map();
   return new Proxy(
@@ -106,24 +113,51 @@ export async function sandboxImports(grants, hostLog) {
 
 /**
  * Instantiates a transpiled component. `modules` maps core module file names to compiled (and
- * memory-capped) WebAssembly.Module objects. Returns the exports plus the instance's memories,
+ * memory-capped) WebAssembly.Module objects; `coreImports` (optional) is merged into every core
+ * module's imports (the fuel gate of metered modules). Returns the exports plus the instance's memories,
  * so the host can tell a memory-budget failure from another trap.
  */
-export async function instantiateGuest(instantiate, modules, imports) {
+export async function instantiateGuest(instantiate, modules, imports, coreImports) {
   const memories = [];
-  const exportsObj = await instantiate(
-    (name) => {
-      const m = modules[name];
-      if (!m) throw new Error(`transpiled component needs core module ${name}, which was not compiled`);
-      return m;
-    },
-    imports,
-    async (module, coreImports) => {
-      const instance = await WebAssembly.instantiate(module, coreImports);
-      for (const value of Object.values(instance.exports)) if (value instanceof WebAssembly.Memory) memories.push(value);
-      return instance;
-    },
+  const exportsObj = await instantiate(coreModuleOf(modules), imports, async (module, moduleImports) =>
+    keepMemories(await WebAssembly.instantiate(module, merge(moduleImports, coreImports)), memories),
   );
+  return guestOf(exportsObj, memories);
+}
+
+/**
+ * {@link instantiateGuest} done synchronously (the modules are compiled already), so an in-thread
+ * runner can replace a failed instance before the next message instead of failing messages
+ * while a new one is built.
+ */
+export function instantiateGuestSync(instantiate, modules, imports, coreImports) {
+  const memories = [];
+  const exportsObj = instantiate(coreModuleOf(modules), imports, (module, moduleImports) =>
+    keepMemories(new WebAssembly.Instance(module, merge(moduleImports, coreImports)), memories),
+  );
+  if (exportsObj instanceof Promise) throw new Error('transpiled component did not instantiate synchronously');
+  return guestOf(exportsObj, memories);
+}
+
+function coreModuleOf(modules) {
+  return (name) => {
+    const m = modules[name];
+    if (!m) throw new Error(`transpiled component needs core module ${name}, which was not compiled`);
+    return m;
+  };
+}
+
+/** Extra core imports (the fuel check) go to every module; those that do not import them ignore them. */
+function merge(moduleImports, coreImports) {
+  return coreImports ? { ...moduleImports, ...coreImports } : moduleImports;
+}
+
+function keepMemories(instance, memories) {
+  for (const value of Object.values(instance.exports)) if (value instanceof WebAssembly.Memory) memories.push(value);
+  return instance;
+}
+
+function guestOf(exportsObj, memories) {
   if (typeof exportsObj.filter !== 'function') throw new Error('component does not export filter(batch)');
   return { exports: exportsObj, memories, direct: bindCoreFilter(exportsObj.__coreFilter) };
 }

@@ -129,7 +129,8 @@ async function loadWasm(
   try {
     const t0 = performance.now();
     const transpiled = await transpileCached(bytes, actual, deps.cacheDir);
-    modules = await compileCoreModules(transpiled, pagesFor(entry.memoryBudgetMb));
+    // In the broker's thread, fuel metering is what stops a runaway filter; a worker is terminated instead.
+    modules = await compileCoreModules(transpiled, pagesFor(entry.memoryBudgetMb), { fuel: entry.isolation !== 'worker' });
     modulePath = transpiled.modulePath;
     deps.logger.debug(
       { filter: name, cached: transpiled.cached, ms: Math.round(performance.now() - t0) },
@@ -156,17 +157,16 @@ async function loadWasm(
   };
   let runner: FilterRunner;
   try {
+    const onRestart = () => metrics.restarts.inc({ filter: name });
     runner =
       entry.isolation !== 'worker'
-        ? await InThreadRunner.start(common)
-        : await WorkerRunner.start({
-            ...common,
-            timeBudgetMs: entry.timeBudgetMs,
-            logger: deps.logger,
-            onRestart: () => metrics.restarts.inc({ filter: name }),
-          });
+        ? await InThreadRunner.start({ ...common, timeBudgetMs: entry.timeBudgetMs, onRestart })
+        : await WorkerRunner.start({ ...common, timeBudgetMs: entry.timeBudgetMs, logger: deps.logger, onRestart });
   } catch (err) {
-    throw refuse(`cannot start: ${(err as Error).message}`, 'check the filter config string and its grants');
+    throw refuse(
+      `cannot start: ${err instanceof Error ? err.message : String(err)}`,
+      'check the filter config string and its grants',
+    );
   }
   const batching = new BatchingFilter({
     name,

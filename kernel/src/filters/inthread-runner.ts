@@ -1,13 +1,15 @@
 import { pathToFileURL } from 'node:url';
 import { FilterFailure } from './failure.js';
+import { createFuelGate, type FuelGate, FuelExhausted } from './fuel.js';
 import {
   type Grants,
   type Guest,
   type Instantiate,
-  instantiateGuest,
+  instantiateGuestSync,
   memoryBytes,
+  needsShim,
   runBatch,
-  sandboxImports,
+  sandboxImportsWith,
   type WireMessage,
   type WireVerdict,
 } from './guest.mjs';
@@ -21,60 +23,62 @@ export interface InThreadRunnerOptions {
   grants: Grants;
   config: string;
   memoryBudgetBytes: number;
+  /** Longest one call (and `configure`) may run before the fuel check stops it (ms). */
+  timeBudgetMs: number;
   /** Where the guest's `host.log` lines go. */
   hostLog(level: string, message: string): void;
+  /** Called when a failed instance is being replaced. */
+  onRestart?(): void;
 }
 
 /**
- * Runs a filter in the broker's own thread, synchronously. No hop, no batching delay — but no
- * watchdog either: a filter that loops forever blocks the broker. For trusted filters and for
- * comparison (see bench/results/filters.md). The memory budget and capability sandbox still apply.
+ * Runs a filter in the broker's own thread, synchronously: no hop, no batching delay. The core
+ * modules must be fuel-metered (compileCoreModules with `fuel`): the metered code checks the
+ * clock every few µs of guest time, and a call past its time budget is unwound there — so a
+ * runaway filter holds the broker's thread for at most about `timeBudgetMs`, then gets the
+ * failure policy like any trap. The memory budget and capability sandbox apply as in a worker.
  */
 export class InThreadRunner implements FilterRunner {
   private guest: Guest | undefined;
-  private renewing: Promise<void> | undefined;
+  private readonly gate: FuelGate = createFuelGate();
 
   private constructor(
     private readonly opts: InThreadRunnerOptions,
     private readonly instantiate: Instantiate,
+    /** preview2-shim when the grants need it (loaded once, so renewal is synchronous). */
+    private readonly shim: unknown,
   ) {}
 
   static async start(opts: InThreadRunnerOptions): Promise<InThreadRunner> {
     const mod = (await import(pathToFileURL(opts.modulePath).href)) as { instantiate: Instantiate };
-    const runner = new InThreadRunner(opts, mod.instantiate);
-    await runner.renew();
+    const shim = needsShim(opts.grants) ? await import('@bytecodealliance/preview2-shim') : undefined;
+    const runner = new InThreadRunner(opts, mod.instantiate, shim);
+    runner.guest = runner.fresh();
     return runner;
   }
 
   run(batch: WireMessage[]): WireVerdict[] {
-    const guest = this.guest;
-    if (!guest) throw new FilterFailure('unavailable', `filter ${this.opts.name} is restarting after a failure`);
+    const guest = this.guest ?? this.replace();
     try {
-      const verdicts = runBatch(guest, batch);
+      const verdicts = this.gate.run(this.opts.timeBudgetMs, () => runBatch(guest, batch));
       // A guest that caught its own out-of-memory answers `error`: tag those, and start afresh.
       if (memoryBytes(guest.memories) >= this.opts.memoryBudgetBytes * 0.9) {
         for (const v of verdicts) if (v !== 0 && v[0] === 3) v[2] = 'memory';
         this.guest = undefined;
-        this.renewing ??= this.renew().finally(() => {
-          this.renewing = undefined;
-        });
-        this.renewing.catch(() => {});
       }
       return verdicts;
     } catch (err) {
       const kind =
-        (err as Error)?.name === 'CapabilityDenied'
-          ? 'denied'
-          : memoryBytes(guest.memories) >= this.opts.memoryBudgetBytes * 0.9
-            ? 'memory'
-            : 'trap';
-      // jco refuses calls on a trapped instance: build a new one in the background.
+        err instanceof FuelExhausted
+          ? 'timeout'
+          : (err as Error)?.name === 'CapabilityDenied'
+            ? 'denied'
+            : memoryBytes(guest.memories) >= this.opts.memoryBudgetBytes * 0.9
+              ? 'memory'
+              : 'trap';
+      // jco refuses calls on a trapped instance: the next call gets a new one.
       this.guest = undefined;
-      this.renewing ??= this.renew().finally(() => {
-        this.renewing = undefined;
-      });
-      this.renewing.catch(() => {});
-      throw new FilterFailure(kind, `filter ${this.opts.name} failed: ${err instanceof Error ? err.message : String(err)}`);
+      throw new FilterFailure(kind, `filter ${this.opts.name} failed: ${errorText(err)}`);
     }
   }
 
@@ -82,13 +86,26 @@ export class InThreadRunner implements FilterRunner {
     this.guest = undefined;
   }
 
-  private async renew(): Promise<void> {
-    const guest = await instantiateGuest(
-      this.instantiate,
-      this.opts.modules,
-      await sandboxImports(this.opts.grants, this.opts.hostLog),
-    );
-    guest.exports.configure(this.opts.config);
-    this.guest = guest;
+  /** A new instance in place of a failed one: synchronous (the modules are compiled), a few ms. */
+  private replace(): Guest {
+    this.opts.onRestart?.();
+    try {
+      this.guest = this.fresh();
+      return this.guest;
+    } catch (err) {
+      throw new FilterFailure('unavailable', `filter ${this.opts.name} could not be restarted: ${errorText(err)}`);
+    }
   }
+
+  /** Instantiates and configures an instance. */
+  private fresh(): Guest {
+    const imports = sandboxImportsWith(this.shim, this.opts.grants, this.opts.hostLog);
+    const guest = instantiateGuestSync(this.instantiate, this.opts.modules, imports, this.gate.imports);
+    this.gate.run(this.opts.timeBudgetMs, () => guest.exports.configure(this.opts.config));
+    return guest;
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

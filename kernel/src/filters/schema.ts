@@ -40,7 +40,7 @@ export const filterEntrySchema = z
     config: z.string().default(''),
     /** What happens to messages whose filter call fails (trap, time or memory budget, crash). */
     failurePolicy: z.enum(['pass', 'drop']).default('pass'),
-    /** Longest one batch call may run before the watchdog stops the filter (ms). */
+    /** Longest one call may run before the filter is stopped (fuel check in-thread, watchdog in a worker), ms. */
     timeBudgetMs: z.number().positive().default(1000),
     /** Largest linear memory the filter may grow to (MiB). */
     memoryBudgetMb: z.number().positive().default(64),
@@ -51,12 +51,13 @@ export const filterEntrySchema = z
     /** Messages waiting for the filter beyond which new ones get the failure policy at once. */
     maxPending: z.number().int().min(1).default(10_000),
     /**
-     * `worker` (default): a worker thread with a watchdog, batched. `in-thread`: one synchronous call
-     * per message in the broker's thread. `in-thread-batched`: batched in the broker's thread (fewer
-     * calls, but each publish waits for the end of the event-loop turn). In-thread modes have no
-     * watchdog: a runaway filter blocks the broker.
+     * `in-thread` (default): one synchronous call per message in the broker's thread, the guest
+     * fuel-metered so that a call past `timeBudgetMs` is stopped (the broker's thread is held until
+     * then). `in-thread-batched`: the same, batched per event-loop turn (each publish waits for the
+     * end of the turn). `worker`: a worker thread with a watchdog, batched; slower (one thread hop
+     * per batch) but a slow or runaway filter never holds the broker's thread.
      */
-    isolation: z.enum(['worker', 'in-thread', 'in-thread-batched']).default('worker'),
+    isolation: z.enum(['worker', 'in-thread', 'in-thread-batched']).default('in-thread'),
     /** WASI capabilities granted to the filter (default none). */
     grants: grantsSchema,
   })

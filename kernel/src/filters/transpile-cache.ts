@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import v8 from 'node:v8';
+import { DEFAULT_FUEL_INTERVAL, meterModule } from './fuel.js';
 import { capMemory } from './memory-limit.js';
 import { type WasmModule, wasmApi } from './wasm-api.js';
 
@@ -83,14 +84,32 @@ export async function transpileCached(component: Uint8Array, sha256: string, cac
  * `maxPages`. The compiled modules can be posted to worker threads, so a restarted worker does
  * not compile again.
  */
-export async function compileCoreModules(t: TranspiledComponent, maxPages: number): Promise<Record<string, WasmModule>> {
+export async function compileCoreModules(
+  t: TranspiledComponent,
+  maxPages: number,
+  opts: { fuel?: boolean } = {},
+): Promise<Record<string, WasmModule>> {
   enableWasmFeatures();
   const out: Record<string, WasmModule> = {};
   for (const name of t.coreModules) {
-    const bytes = await readFile(join(t.dir, name));
+    const bytes = opts.fuel ? await meteredCore(t.dir, name) : await readFile(join(t.dir, name));
     out[name] = await wasmApi.compile(capMemory(bytes, maxPages));
   }
   return out;
+}
+
+/**
+ * A core module with fuel metering (see fuel.ts), kept next to the transpiled one: metering a
+ * large core (QuickJS: ~1 s) is done once per component, like the transpile.
+ */
+async function meteredCore(dir: string, name: string): Promise<Uint8Array> {
+  const cached = join(dir, name.replace(/\.wasm$/, `.fuel-${DEFAULT_FUEL_INTERVAL}.wasm`));
+  if (existsSync(cached)) return readFile(cached);
+  const metered = await meterModule(await readFile(join(dir, name)));
+  const tmp = `${cached}.${process.pid}.tmp`;
+  await writeFile(tmp, metered);
+  await rename(tmp, cached);
+  return metered;
 }
 
 const DEBUG_LOG = `const _debugLog = (...args) => {

@@ -137,23 +137,25 @@ describe('wasm filters on the hook bus', () => {
     }
   });
 
-  it('contains a trapping filter: failure policy for its batch, counted, logged, next message served', async () => {
-    const f = await setup([
-      { wasm: 'trap', topics: ['p/#'], failurePolicy: 'pass' },
-      { wasm: 'trap', name: 'trap-drop', topics: ['d/#'], failurePolicy: 'drop' },
-    ]);
-    try {
-      expect(await f.hooks.filter(msg('p/1', 'boom'))).toMatchObject({ verdict: 'pass' });
-      expect(await f.hooks.filter(msg('d/1', 'boom'))).toEqual({ verdict: 'drop', reason: 'trap-drop failed (trap)' });
-      expect(await f.hooks.filter(msg('d/1', 'fine'))).toMatchObject({ verdict: 'pass' });
-      expect(await f.metric('robustmq_filter_failures_total', 'filter="trap",kind="trap"')).toBe(1);
-      expect(await f.metric('robustmq_filter_failures_total', 'filter="trap-drop",kind="trap"')).toBe(1);
-      const warn = f.logger.lines.find((l) => l.level === 'warn' && l.msg?.includes('trap-drop failed'));
-      expect(warn?.msg).toMatch(/unreachable.*failurePolicy drop/);
-    } finally {
-      await f.stop();
-    }
-  });
+  for (const isolation of ['in-thread', 'worker'] as const) {
+    it(`contains a trapping filter (${isolation}): failure policy for its batch, counted, logged, next message served`, async () => {
+      const f = await setup([
+        { wasm: 'trap', topics: ['p/#'], failurePolicy: 'pass', isolation },
+        { wasm: 'trap', name: 'trap-drop', topics: ['d/#'], failurePolicy: 'drop', isolation },
+      ]);
+      try {
+        expect(await f.hooks.filter(msg('p/1', 'boom'))).toMatchObject({ verdict: 'pass' });
+        expect(await f.hooks.filter(msg('d/1', 'boom'))).toEqual({ verdict: 'drop', reason: 'trap-drop failed (trap)' });
+        expect(await f.hooks.filter(msg('d/1', 'fine'))).toMatchObject({ verdict: 'pass' });
+        expect(await f.metric('robustmq_filter_failures_total', 'filter="trap",kind="trap"')).toBe(1);
+        expect(await f.metric('robustmq_filter_failures_total', 'filter="trap-drop",kind="trap"')).toBe(1);
+        const warn = f.logger.lines.find((l) => l.level === 'warn' && l.msg?.includes('trap-drop failed'));
+        expect(warn?.msg).toMatch(/unreachable.*failurePolicy drop/);
+      } finally {
+        await f.stop();
+      }
+    });
+  }
 
   it('fails only the message a filter throws on (error verdict), with the exception and console output logged', async () => {
     const f = await setup([{ wasm: 'throws', failurePolicy: 'drop' }]);
@@ -180,8 +182,8 @@ describe('wasm filters on the hook bus', () => {
     await expect(setup([{ wasm: 'throws', config: 'refuse' }])).rejects.toThrow(/cannot start: .*config refused/);
   });
 
-  it('stops an infinite loop with the watchdog and keeps serving', async () => {
-    const f = await setup([{ wasm: 'loop', failurePolicy: 'drop', timeBudgetMs: 1000 }]);
+  it('stops an infinite loop in a worker with the watchdog, the broker thread free meanwhile', async () => {
+    const f = await setup([{ wasm: 'loop', failurePolicy: 'drop', timeBudgetMs: 1000, isolation: 'worker' }]);
     try {
       const t0 = performance.now();
       const looping = f.hooks.filter(msg('t', 'loop'));
@@ -200,16 +202,37 @@ describe('wasm filters on the hook bus', () => {
     }
   });
 
-  it('caps guest memory at memoryBudgetMb', async () => {
-    const f = await setup([{ wasm: 'memory-hog', memoryBudgetMb: 24, failurePolicy: 'drop' }]);
+  it('stops an infinite loop in-thread by fuel metering after its time budget, then serves the next message', async () => {
+    const f = await setup([{ wasm: 'loop', failurePolicy: 'drop', timeBudgetMs: 200 }]);
     try {
-      expect(await f.hooks.filter(msg('t', 'hog'))).toEqual({ verdict: 'drop', reason: 'memory-hog failed (memory)' });
-      expect(await f.hooks.filter(msg('t', 'fine'))).toMatchObject({ verdict: 'pass' });
-      expect(await f.metric('robustmq_filter_failures_total', 'kind="memory"')).toBe(1);
+      const t0 = performance.now();
+      // Synchronous: the broker's thread is held for the budget, then the metered guest is unwound.
+      expect(f.hooks.filter(msg('t', 'loop'))).toEqual({ verdict: 'drop', reason: 'loop failed (timeout)' });
+      const held = performance.now() - t0;
+      expect(held).toBeGreaterThanOrEqual(199);
+      expect(held).toBeLessThan(2_000);
+      expect(f.hooks.filter(msg('t', 'fine'))).toMatchObject({ verdict: 'pass' });
+      expect(await f.metric('robustmq_filter_failures_total', 'kind="timeout"')).toBe(1);
+      expect(await f.metric('robustmq_filter_restarts_total', 'filter="loop"')).toBe(1);
+      const warn = f.logger.lines.find((l) => l.level === 'warn' && l.msg?.includes('loop failed'));
+      expect(warn?.msg).toContain('exceeded its time budget of 200 ms');
     } finally {
       await f.stop();
     }
   });
+
+  for (const isolation of ['in-thread', 'worker'] as const) {
+    it(`caps guest memory at memoryBudgetMb (${isolation})`, async () => {
+      const f = await setup([{ wasm: 'memory-hog', memoryBudgetMb: 24, failurePolicy: 'drop', isolation }]);
+      try {
+        expect(await f.hooks.filter(msg('t', 'hog'))).toEqual({ verdict: 'drop', reason: 'memory-hog failed (memory)' });
+        expect(await f.hooks.filter(msg('t', 'fine'))).toMatchObject({ verdict: 'pass' });
+        expect(await f.metric('robustmq_filter_failures_total', 'kind="memory"')).toBe(1);
+      } finally {
+        await f.stop();
+      }
+    });
+  }
 
   it('refuses a component whose initial memory is above the budget', async () => {
     await expect(setup([{ wasm: 'drop-debug', memoryBudgetMb: 0.1 }])).rejects.toThrow(
@@ -240,7 +263,7 @@ describe('wasm filters on the hook bus', () => {
   });
 
   it('batches concurrent messages into one call and keeps verdicts in order', async () => {
-    const f = await setup([{ wasm: 'drop-debug', batchSize: 32 }]);
+    const f = await setup([{ wasm: 'drop-debug', batchSize: 32, isolation: 'worker' }]);
     try {
       const outcomes = await Promise.all(
         Array.from({ length: 100 }, (_, i) => f.hooks.filter(msg('t', { level: i % 2 ? 'debug' : 'info', i }))),
@@ -259,7 +282,7 @@ describe('wasm filters on the hook bus', () => {
   });
 
   it('gives messages beyond maxPending the failure policy at once (overload)', async () => {
-    const f = await setup([{ wasm: 'drop-debug', maxPending: 4, failurePolicy: 'drop' }]);
+    const f = await setup([{ wasm: 'drop-debug', maxPending: 4, failurePolicy: 'drop', isolation: 'worker' }]);
     try {
       const outcomes = await Promise.all(Array.from({ length: 10 }, () => f.hooks.filter(msg('t', { level: 'info' }))));
       const verdicts = outcomes.map((o) => (o.verdict === 'drop' ? o.reason : 'pass'));
@@ -271,10 +294,10 @@ describe('wasm filters on the hook bus', () => {
     }
   });
 
-  it('runs in-thread synchronously when asked', async () => {
+  it('runs in-thread synchronously by default, and replaces a trapped instance before the next call', async () => {
     const f = await setup([
-      { wasm: 'drop-debug', isolation: 'in-thread', topics: ['t'] },
-      { wasm: 'trap', isolation: 'in-thread', topics: ['t'] },
+      { wasm: 'drop-debug', topics: ['t'] },
+      { wasm: 'trap', topics: ['t'] },
       { wasm: 'drop-debug-as', name: 'batched', isolation: 'in-thread-batched', topics: ['b/#'] },
     ]);
     try {
@@ -282,6 +305,8 @@ describe('wasm filters on the hook bus', () => {
       expect(out).toEqual({ verdict: 'drop', reason: 'drop-debug: level=debug' });
       expect(f.hooks.filter(msg('t', 'boom'))).toMatchObject({ verdict: 'pass' });
       expect(await f.metric('robustmq_filter_failures_total', 'filter="trap",kind="trap"')).toBe(1);
+      expect(f.hooks.filter(msg('t', 'fine'))).toMatchObject({ verdict: 'pass' });
+      expect(await f.metric('robustmq_filter_restarts_total', 'filter="trap"')).toBe(1);
       // in-thread-batched answers with a promise, one call per event-loop turn.
       const batched = Array.from({ length: 20 }, (_, i) => f.hooks.filter(msg('b/1', { level: i % 2 ? 'debug' : 'info' })));
       expect((await Promise.all(batched)).map((o) => o.verdict)).toEqual(

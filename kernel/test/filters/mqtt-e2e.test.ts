@@ -52,6 +52,7 @@ beforeAll(async () => {
     { wasm: 'redact', topics: ['users/#'] },
     { wasm: 'trap', topics: ['trap/#'], failurePolicy: 'drop' },
     { wasm: 'loop', topics: ['loop/#'], failurePolicy: 'drop', timeBudgetMs: 1000 },
+    { wasm: 'loop', name: 'loop-worker', topics: ['loopw/#'], failurePolicy: 'drop', timeBudgetMs: 1000, isolation: 'worker' },
     { wasm: 'read-file', topics: ['files/#'], config: 'etc/hostname', failurePolicy: 'pass' },
   ];
   filters = await installFilters(
@@ -100,17 +101,31 @@ describe('WASM filters on MQTT publishes', () => {
     expect(got.map((g) => g.payload)).toEqual(['fine']);
   });
 
-  it('an infinite-loop filter is stopped by the watchdog; other topics are served meanwhile', async () => {
+  it('an infinite-loop filter (in-thread, the default) is stopped by fuel metering; the broker serves on', async () => {
     received.length = 0;
-    const looping = pub.publishAsync('loop/x', 'loop', { qos: 1 });
-    // While the filter spins, an unrelated publish goes through.
+    const t0 = performance.now();
+    await pub.publishAsync('loop/x', 'loop', { qos: 1 });
+    // The PUBACK came once the metered guest was stopped at its 1000 ms budget.
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(999);
+    const got = await publishAndCollect('loop/x', ['after']);
+    expect(got.map((g) => g.payload)).toEqual(['after']);
+    const other = await publishAndCollect('logs/app', [JSON.stringify({ level: 'info', after: 'loop' })]);
+    expect(other).toHaveLength(1);
+    const text = await broker.metrics.render();
+    expect(text).toMatch(/robustmq_filter_failures_total\{filter="loop",kind="timeout"\} 1/);
+  });
+
+  it('an infinite-loop filter in a worker is stopped by the watchdog; other topics are served meanwhile', async () => {
+    received.length = 0;
+    const looping = pub.publishAsync('loopw/x', 'loop', { qos: 1 });
+    // While the filter spins in its worker, an unrelated publish goes through.
     const other = await publishAndCollect('logs/app', [JSON.stringify({ level: 'info', during: 'loop' })]);
     expect(other).toHaveLength(1);
     await looping;
-    const got = await publishAndCollect('loop/x', ['after']);
+    const got = await publishAndCollect('loopw/x', ['after']);
     expect(got.map((g) => g.payload)).toEqual(['after']);
     const text = await broker.metrics.render();
-    expect(text).toMatch(/robustmq_filter_failures_total\{filter="loop",kind="timeout"\} 1/);
+    expect(text).toMatch(/robustmq_filter_failures_total\{filter="loop-worker",kind="timeout"\} 1/);
   });
 
   it('a filter that tries to read a file is denied', async () => {

@@ -71,7 +71,7 @@ describe('filterEntrySchema', () => {
       topics: ['#'],
       config: '',
       failurePolicy: 'pass',
-      isolation: 'worker',
+      isolation: 'in-thread',
       grants: { clocks: false, random: false, stdio: false, env: {}, preopens: {} },
     });
     expect(e.timeBudgetMs).toBeGreaterThan(0);
