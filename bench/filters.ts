@@ -56,18 +56,14 @@ interface Variant {
 const VARIANTS: Variant[] = [
   { label: 'no filter', entries: () => [] },
   { label: 'TypeScript filter', entries: (tmp) => [{ module: path.join(tmp, 'native.mjs') }] },
-  { label: 'WASM filter, worker, batch ≤ 64', entries: () => [{ wasm: 'filter-drop-debug', batchSize: 64 }] },
+  { label: 'WASM (AssemblyScript), in-thread (default)', entries: () => [{ wasm: 'filter-drop-debug-as' }] },
   {
-    label: 'WASM filter, worker, batch ≤ 256',
-    entries: () => [{ wasm: 'filter-drop-debug', batchSize: 256, maxPending: 20_000 }],
-  },
-  { label: 'WASM filter, in-thread (no watchdog)', entries: () => [{ wasm: 'filter-drop-debug', isolation: 'in-thread' }] },
-  { label: 'WASM (AssemblyScript), worker, batch ≤ 64', entries: () => [{ wasm: 'filter-drop-debug-as', batchSize: 64 }] },
-  { label: 'WASM (AssemblyScript), in-thread', entries: () => [{ wasm: 'filter-drop-debug-as', isolation: 'in-thread' }] },
-  {
-    label: 'WASM (AssemblyScript), in-thread, batched',
+    label: 'WASM (AssemblyScript), in-thread-batched',
     entries: () => [{ wasm: 'filter-drop-debug-as', isolation: 'in-thread-batched' }],
   },
+  { label: 'WASM (AssemblyScript), worker, batch ≤ 64', entries: () => [{ wasm: 'filter-drop-debug-as', isolation: 'worker' }] },
+  { label: 'WASM (QuickJS), in-thread (default)', entries: () => [{ wasm: 'filter-drop-debug' }] },
+  { label: 'WASM (QuickJS), worker, batch ≤ 64', entries: () => [{ wasm: 'filter-drop-debug', isolation: 'worker' }] },
 ];
 
 function payloadOf(size: number, i: number): Buffer {
