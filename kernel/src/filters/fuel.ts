@@ -215,7 +215,10 @@ export interface FuelGate {
    * `{ [FUEL_IMPORT_MODULE]: { [FUEL_IMPORT_NAME]: check } }`, where `check: () => i32`.
    */
   readonly imports: Record<string, Record<string, () => number>>;
-  /** Starts a guest call's budget: until {@link disarm}, checks after `budgetMs` stop the guest. */
+  /**
+   * Starts a guest call's budget: until {@link disarm}, checks more than `budgetMs` after the first
+   * check of the call stop the guest (the first check comes within one interval of guest work).
+   */
   arm(budgetMs: number): void;
   /** Ends the budget: checks do nothing (e.g. while the guest is instantiated or configured without a limit). */
   disarm(): void;
@@ -242,12 +245,20 @@ export interface FuelGate {
  * @param now Clock in milliseconds; `performance.now` by default (tests may pass their own).
  */
 export function createFuelGate(now: () => number = () => performance.now()): FuelGate {
+  let armed = false;
   let deadline = Number.POSITIVE_INFINITY;
   let budget = 0;
   let exhausted = false;
   const check = (): number => {
     // Disarmed: no clock read at all.
-    if (deadline === Number.POSITIVE_INFINITY || now() <= deadline) return 0;
+    if (!armed) return 0;
+    // The budget runs from the call's first check, at most one interval of guest work after the
+    // call began: a call that finishes sooner (most filter calls) never reads the clock.
+    if (deadline === Number.POSITIVE_INFINITY) {
+      deadline = now() + budget;
+      return 0;
+    }
+    if (now() <= deadline) return 0;
     if (exhausted) return 1;
     exhausted = true;
     throw new FuelExhausted(budget);
@@ -258,10 +269,11 @@ export function createFuelGate(now: () => number = () => performance.now()): Fue
       if (!(budgetMs >= 0)) throw new RangeError(`fuel budget must be a non-negative number of ms, got ${budgetMs}`);
       budget = budgetMs;
       exhausted = false;
-      deadline = now() + budgetMs;
+      armed = true;
+      deadline = Number.POSITIVE_INFINITY;
     },
     disarm(): void {
-      deadline = Number.POSITIVE_INFINITY;
+      armed = false;
     },
     get exhausted(): boolean {
       return exhausted;
