@@ -40,6 +40,7 @@ export interface InThreadRunnerOptions {
  */
 export class InThreadRunner implements FilterRunner {
   private guest: Guest | undefined;
+  private stopped = false;
   private readonly gate: FuelGate = createFuelGate();
 
   private constructor(
@@ -58,6 +59,7 @@ export class InThreadRunner implements FilterRunner {
   }
 
   run(batch: WireMessage[]): WireVerdict[] {
+    if (this.stopped) throw new FilterFailure('unavailable', `filter ${this.opts.name} stopped`);
     const guest = this.guest ?? this.replace();
     try {
       const verdicts = this.gate.run(this.opts.timeBudgetMs, () => runBatch(guest, batch));
@@ -83,6 +85,7 @@ export class InThreadRunner implements FilterRunner {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     this.guest = undefined;
   }
 

@@ -103,9 +103,12 @@ export async function compileCoreModules(
  * large core (QuickJS: ~1 s) is done once per component, like the transpile.
  */
 async function meteredCore(dir: string, name: string): Promise<Uint8Array> {
-  const cached = join(dir, name.replace(/\.wasm$/, `.fuel-${DEFAULT_FUEL_INTERVAL}.wasm`));
+  // In a subdirectory, so a cache hit's listing of core modules (`*.wasm` in `dir`) stays the same.
+  const fuelDir = join(dir, `fuel-${DEFAULT_FUEL_INTERVAL}`);
+  const cached = join(fuelDir, name);
   if (existsSync(cached)) return readFile(cached);
   const metered = await meterModule(await readFile(join(dir, name)));
+  await mkdir(fuelDir, { recursive: true });
   const tmp = `${cached}.${process.pid}.tmp`;
   await writeFile(tmp, metered);
   await rename(tmp, cached);

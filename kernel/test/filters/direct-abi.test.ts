@@ -145,6 +145,18 @@ describe('direct canonical-ABI binding', () => {
     expect([...(headers['x-bytes'] as Uint8Array)]).toEqual([1, 2, 3]);
   });
 
+  it('reuses the cached transpile and fuel-metered cores: same core module list, same verdicts', async () => {
+    const bytes = await readFile(builds['drop-debug-as'].path);
+    const dir = join(tmp, 'reuse-cache');
+    const first = await transpileCached(bytes, sha256Hex(bytes), dir);
+    await compileCoreModules(first, 1024, { fuel: true });
+    const again = await transpileCached(bytes, sha256Hex(bytes), dir);
+    expect(again.cached).toBe(true);
+    expect(again.coreModules).toEqual(first.coreModules);
+    const modules = await compileCoreModules(again, 1024, { fuel: true });
+    expect(Object.keys(modules)).toEqual(first.coreModules);
+  });
+
   it('handles a batch that makes the guest grow its memory', async () => {
     const guest = await instantiate('drop-debug-as', 'debug');
     const before = guest.memories[0].buffer.byteLength;
