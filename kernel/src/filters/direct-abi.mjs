@@ -18,8 +18,6 @@ const MESSAGE_SIZE = 64;
 const HEADER_SIZE = 20;
 const VERDICT_SIZE = 44;
 const TWO_32 = 4294967296;
-/** Distinct short strings whose UTF-8 bytes are kept (cleared when full). */
-const TEXT_CACHE_SIZE = 4096;
 
 /** Views over a guest memory, renewed whenever the memory grew (growing detaches the old buffer). */
 class MemoryView {
@@ -72,7 +70,6 @@ export function bindCoreFilter(core) {
   if (!core || typeof core.call !== 'function' || typeof core.realloc !== 'function' || !core.memory) return undefined;
   const { call, realloc, memory, postReturn } = core;
   const view = new MemoryView(memory);
-  const texts = new Map();
 
   const alloc = (align, size) => {
     const ptr = realloc(0, 0, align, size);
@@ -82,21 +79,23 @@ export function bindCoreFilter(core) {
 
   /** Lowers a string into a fresh allocation; writes (ptr, len) at `at`. */
   const lowerText = (at, s) => {
-    // Topics, protocols and client ids repeat: their UTF-8 bytes come from a cache, copied by
-    // hand when short (cheaper than Buffer#write or TypedArray#set for a few bytes).
-    let encoded = texts.get(s);
-    if (encoded === undefined) {
-      encoded = Buffer.from(s, 'utf8');
-      if (s.length <= 256) {
-        if (texts.size >= TEXT_CACHE_SIZE) texts.clear();
-        texts.set(s, encoded);
-      }
+    // Topics, protocols and client ids are short and mostly ASCII: copied char by char, which is
+    // cheaper than Buffer#write for a few bytes. Others are encoded natively.
+    const n = s.length;
+    let ascii = n <= 64;
+    for (let i = 0; ascii && i < n; i++) if (s.charCodeAt(i) > 0x7f) ascii = false;
+    if (ascii) {
+      // An empty string needs no allocation (as in jco): any aligned pointer will do.
+      const ptr = n === 0 ? 1 : alloc(1, n);
+      const b = view.bytes;
+      for (let i = 0; i < n; i++) b[ptr + i] = s.charCodeAt(i);
+      view.u32(at, ptr);
+      view.u32(at + 4, n);
+      return;
     }
-    const len = encoded.length;
-    // An empty string needs no allocation (as in jco): any aligned pointer will do.
+    const len = Buffer.byteLength(s, 'utf8');
     const ptr = len === 0 ? 1 : alloc(1, len);
-    if (len > 32) view.bytes.set(encoded, ptr);
-    else for (let i = 0, b = view.bytes; i < len; i++) b[ptr + i] = encoded[i];
+    if (len > 0) view.bytes.write(s, ptr, len, 'utf8');
     view.u32(at, ptr);
     view.u32(at + 4, len);
   };
