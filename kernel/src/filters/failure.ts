@@ -4,7 +4,7 @@ export type FailureKind =
   | 'trap'
   /** The guest answered `error` for a message (e.g. it caught an exception deciding it). */
   | 'error'
-  /** The batch overran `timeBudgetMs`: the watchdog stopped the worker. */
+  /** The call overran `timeBudgetMs`: stopped by the fuel check (in-thread) or the watchdog (worker). */
   | 'timeout'
   /** The guest hit `memoryBudgetMb`. */
   | 'memory'

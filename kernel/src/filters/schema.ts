@@ -40,8 +40,12 @@ export const filterEntrySchema = z
     config: z.string().default(''),
     /** What happens to messages whose filter call fails (trap, time or memory budget, crash). */
     failurePolicy: z.enum(['pass', 'drop']).default('pass'),
-    /** Longest one call may run before the filter is stopped (fuel check in-thread, watchdog in a worker), ms. */
-    timeBudgetMs: z.number().positive().default(1000),
+    /**
+     * Longest one call may run before the filter is stopped (fuel check in-thread, watchdog in a
+     * worker), ms. Default 250 for a WASM filter in the broker's thread (which waits meanwhile),
+     * 1000 otherwise (a worker, or a TypeScript filter's asynchronous answer).
+     */
+    timeBudgetMs: z.number().positive().optional(),
     /** Largest linear memory the filter may grow to (MiB). */
     memoryBudgetMb: z.number().positive().default(64),
     /** Most messages in one call into the filter. */
@@ -63,7 +67,11 @@ export const filterEntrySchema = z
   })
   .refine((e) => (e.wasm === undefined) !== (e.module === undefined), {
     message: 'give exactly one of wasm (a component) or module (a TypeScript filter)',
-  });
+  })
+  .transform((e) => ({
+    ...e,
+    timeBudgetMs: e.timeBudgetMs ?? (e.wasm !== undefined && e.isolation !== 'worker' ? 250 : 1000),
+  }));
 
 /** A filter entry with defaults applied. */
 export type FilterEntry = z.output<typeof filterEntrySchema>;

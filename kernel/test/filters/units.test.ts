@@ -74,7 +74,11 @@ describe('filterEntrySchema', () => {
       isolation: 'in-thread',
       grants: { clocks: false, random: false, stdio: false, env: {}, preopens: {} },
     });
-    expect(e.timeBudgetMs).toBeGreaterThan(0);
+    // The broker's thread waits on an in-thread call: a shorter budget than a worker's.
+    expect(e.timeBudgetMs).toBe(250);
+    expect(filterEntrySchema.parse({ wasm: 'f.wasm', isolation: 'worker' }).timeBudgetMs).toBe(1000);
+    expect(filterEntrySchema.parse({ module: 'f.mjs' }).timeBudgetMs).toBe(1000);
+    expect(filterEntrySchema.parse({ wasm: 'f.wasm', timeBudgetMs: 40 }).timeBudgetMs).toBe(40);
     expect(e.batchSize).toBeGreaterThan(1);
   });
 
