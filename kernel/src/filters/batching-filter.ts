@@ -1,9 +1,10 @@
 import type { FilterVerdict, HeaderValue, MaybePromise, Message } from '@robustmq/sdk';
 import { FilterFailure } from './failure.js';
-import type { WireMessage, WireVerdict } from './guest.mjs';
+import type { WireVerdict } from './guest.mjs';
 import type { LogLimiter } from './log-limit.js';
 import { counterFor, type FilterMetrics } from './metrics.js';
 import type { FilterRunner } from './runner.js';
+import { toWire } from './wire.js';
 
 export interface BatchingFilterOptions {
   name: string;
@@ -77,18 +78,19 @@ export class BatchingFilter {
   }
 
   private runNow(message: Message): FilterVerdict {
-    let wire: WireVerdict[];
+    const runner = this.opts.runner;
+    let wire: WireVerdict;
     try {
-      wire = this.opts.runner.run([toWire(message)]) as WireVerdict[];
+      wire = runner.runOne ? runner.runOne(message) : (runner.run([toWire(message)]) as WireVerdict[])[0];
     } catch (err) {
       return this.failed([message], asFailure(err))[0];
     }
     // The common answer without building arrays: this runs once per message.
-    if (wire.length === 1 && wire[0] === 0) {
+    if (wire === 0) {
       this.count.pass(1);
       return PASS;
     }
-    return this.apply([message], wire)[0];
+    return this.apply([message], [wire])[0];
   }
 
   private schedule(): void {
@@ -205,18 +207,6 @@ function validTopic(topic: unknown): topic is string {
 
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-function toWire(m: Message): WireMessage {
-  return {
-    topic: m.topic,
-    payload: m.payload,
-    key: m.key,
-    headers: m.headers,
-    timestamp: m.timestamp,
-    protocol: m.origin.protocol,
-    clientId: m.origin.clientId,
-  };
 }
 
 function fromWireHeaders(h: Record<string, string | Uint8Array>): Record<string, HeaderValue> {

@@ -1,4 +1,5 @@
 /** Types of direct-abi.mjs. */
+import type { Message } from '@robustmq/sdk';
 import type { WireMessage, WireVerdict } from './guest.mjs';
 
 /** What patched jco glue exposes as `__coreFilter`: the core function and its canonical options. */
@@ -9,4 +10,12 @@ export interface CoreFilter {
   postReturn?(ret: number): void;
 }
 
-export function bindCoreFilter(core: CoreFilter | undefined): ((wire: WireMessage[]) => WireVerdict[]) | undefined;
+/** The bound `filter`: a batch of wire messages, or (`one`) a single broker message. */
+export interface DirectFilter {
+  (wire: WireMessage[]): WireVerdict[];
+  one(message: Message): WireVerdict;
+  /** Current size of the guest's memory in bytes. */
+  memoryBytes(): number;
+}
+
+export function bindCoreFilter(core: CoreFilter | undefined): DirectFilter | undefined;

@@ -73,6 +73,8 @@ export function bindCoreFilter(core) {
 
   const alloc = (align, size) => {
     const ptr = realloc(0, 0, align, size);
+    // Word writes below need aligned records; the ABI traps on a misaligned allocation too.
+    if (align > 1 && ptr % align !== 0) throw new Error(`filter's cabi_realloc returned misaligned pointer ${ptr}`);
     view.check();
     return ptr;
   };
@@ -174,38 +176,79 @@ export function bindCoreFilter(core) {
     }
   };
 
-  return (wire) => {
-    const n = wire.length;
-    view.check();
-    const list = alloc(8, n * MESSAGE_SIZE);
-    for (let i = 0; i < n; i++) {
-      const m = wire[i];
-      const base = list + i * MESSAGE_SIZE;
-      lowerText(base, m.topic);
-      lowerValue(base + 8, m.payload);
-      if (m.key) {
-        view.u8(base + 20, 1);
-        lowerBytes(base + 24, m.key);
-      } else {
-        view.u8(base + 20, 0);
-      }
-      lowerHeaders(base + 32, m.headers ?? {});
-      const ts = Math.max(0, Math.trunc(m.timestamp));
-      view.u32(base + 40, ts % TWO_32);
-      view.u32(base + 44, Math.floor(ts / TWO_32));
-      lowerText(base + 48, m.protocol);
-      lowerText(base + 56, m.clientId);
+  /** Lowers one message's fields into the record at `base`. */
+  const lowerMessage = (base, topic, payload, key, headers, timestamp, protocol, clientId) => {
+    lowerText(base, topic);
+    lowerValue(base + 8, payload);
+    if (key) {
+      view.u8(base + 20, 1);
+      lowerBytes(base + 24, key);
+    } else {
+      view.u8(base + 20, 0);
     }
+    lowerHeaders(base + 32, headers ?? {});
+    const ts = Math.max(0, Math.trunc(timestamp));
+    view.u32(base + 40, ts % TWO_32);
+    view.u32(base + 44, Math.floor(ts / TWO_32));
+    lowerText(base + 48, protocol);
+    lowerText(base + 56, clientId);
+  };
+
+  /** Calls the guest on `n` lowered messages; returns the verdict list's address (count checked). */
+  const invoke = (list, n) => {
     const ret = call(list, n);
     view.check();
     view.range(ret, 8);
     const verdicts = view.words[ret >>> 2];
     const count = view.words[(ret + 4) >>> 2];
+    if (count !== n) throw new Error(`filter returned ${count} verdicts for ${n} messages`);
     if (verdicts % 4 !== 0) throw new Error(`filter returned a verdict list at unaligned address ${verdicts}`);
     view.range(verdicts, count * VERDICT_SIZE);
-    const out = new Array(count);
-    for (let i = 0; i < count; i++) out[i] = liftVerdict(verdicts + i * VERDICT_SIZE);
+    return [ret, verdicts];
+  };
+
+  /** Wire messages in, wire verdicts out (one per message). */
+  const batch = (wire) => {
+    const n = wire.length;
+    view.check();
+    const list = alloc(8, n * MESSAGE_SIZE);
+    for (let i = 0; i < n; i++) {
+      const m = wire[i];
+      lowerMessage(list + i * MESSAGE_SIZE, m.topic, m.payload, m.key, m.headers, m.timestamp, m.protocol, m.clientId);
+    }
+    const [ret, verdicts] = invoke(list, n);
+    const out = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = liftVerdict(verdicts + i * VERDICT_SIZE);
     postReturn?.(ret);
     return out;
   };
+
+  /** One broker message (sdk Message) in, its wire verdict out: the in-thread path, no wire objects. */
+  batch.one = (message) => {
+    view.check();
+    const list = alloc(8, MESSAGE_SIZE);
+    const { origin } = message;
+    lowerMessage(
+      list,
+      message.topic,
+      message.payload,
+      message.key,
+      message.headers,
+      message.timestamp,
+      origin.protocol,
+      origin.clientId,
+    );
+    const [ret, verdicts] = invoke(list, 1);
+    const verdict = liftVerdict(verdicts);
+    postReturn?.(ret);
+    return verdict;
+  };
+
+  /** Current size of the guest's memory in bytes (no native call: the view follows growth). */
+  batch.memoryBytes = () => {
+    view.check();
+    return view.bytes.length;
+  };
+
+  return batch;
 }

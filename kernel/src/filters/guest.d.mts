@@ -1,4 +1,5 @@
 /** Types of guest.mjs (plain JS so the worker thread can load it without a TypeScript loader). */
+import type { DirectFilter } from './direct-abi.mjs';
 
 /** A compiled core module (WebAssembly.Module). */
 export type WasmModule = object;
@@ -43,7 +44,7 @@ export interface Guest {
   exports: GuestExports;
   memories: WasmMemory[];
   /** The direct canonical-ABI binding of `filter` (direct-abi.mjs), when the glue exposes it. */
-  direct?: (wire: WireMessage[]) => WireVerdict[];
+  direct?: DirectFilter;
 }
 
 /** jco's `instantiate`: synchronous when every callback is. */

@@ -1,4 +1,5 @@
 import { pathToFileURL } from 'node:url';
+import type { Message } from '@robustmq/sdk';
 import { FilterFailure } from './failure.js';
 import { createFuelGate, type FuelGate, FuelExhausted } from './fuel.js';
 import {
@@ -14,6 +15,7 @@ import {
   type WireVerdict,
 } from './guest.mjs';
 import type { FilterRunner } from './runner.js';
+import { toWire } from './wire.js';
 import type { WasmModule } from './wasm-api.js';
 
 export interface InThreadRunnerOptions {
@@ -59,29 +61,70 @@ export class InThreadRunner implements FilterRunner {
   }
 
   run(batch: WireMessage[]): WireVerdict[] {
-    if (this.stopped) throw new FilterFailure('unavailable', `filter ${this.opts.name} stopped`);
-    const guest = this.guest ?? this.replace();
+    const guest = this.current();
     try {
       const verdicts = this.gate.run(this.opts.timeBudgetMs, () => runBatch(guest, batch));
-      // A guest that caught its own out-of-memory answers `error`: tag those, and start afresh.
-      if (memoryBytes(guest.memories) >= this.opts.memoryBudgetBytes * 0.9) {
-        for (const v of verdicts) if (v !== 0 && v[0] === 3) v[2] = 'memory';
-        this.guest = undefined;
-      }
+      if (this.outOfMemory(guest)) for (const v of verdicts) this.tagMemory(v);
       return verdicts;
     } catch (err) {
-      const kind =
-        err instanceof FuelExhausted
-          ? 'timeout'
-          : (err as Error)?.name === 'CapabilityDenied'
-            ? 'denied'
-            : memoryBytes(guest.memories) >= this.opts.memoryBudgetBytes * 0.9
-              ? 'memory'
-              : 'trap';
-      // jco refuses calls on a trapped instance: the next call gets a new one.
-      this.guest = undefined;
-      throw new FilterFailure(kind, `filter ${this.opts.name} failed: ${errorText(err)}`);
+      throw this.failure(guest, err);
     }
+  }
+
+  /**
+   * One message through a guest with a direct binding, without wire objects (the per-message
+   * path of the default mode); other guests go through {@link run}.
+   */
+  runOne(message: Message): WireVerdict {
+    const guest = this.current();
+    const direct = guest.direct;
+    if (!direct) return this.run([toWire(message)])[0];
+    const gate = this.gate;
+    let verdict: WireVerdict;
+    gate.arm(this.opts.timeBudgetMs);
+    try {
+      verdict = direct.one(message);
+    } catch (err) {
+      gate.disarm();
+      throw this.failure(guest, gate.exhausted ? new FuelExhausted(this.opts.timeBudgetMs, { cause: err }) : err);
+    }
+    gate.disarm();
+    if (gate.exhausted) throw this.failure(guest, new FuelExhausted(this.opts.timeBudgetMs));
+    if (this.outOfMemory(guest)) this.tagMemory(verdict);
+    return verdict;
+  }
+
+  /** The live instance, or a new one in place of a failed one. */
+  private current(): Guest {
+    if (this.stopped) throw new FilterFailure('unavailable', `filter ${this.opts.name} stopped`);
+    return this.guest ?? this.replace();
+  }
+
+  /** Near its memory budget after a call: the instance is replaced before the next one. */
+  private outOfMemory(guest: Guest): boolean {
+    const bytes = guest.direct ? guest.direct.memoryBytes() : memoryBytes(guest.memories);
+    if (bytes < this.opts.memoryBudgetBytes * 0.9) return false;
+    this.guest = undefined;
+    return true;
+  }
+
+  /** A guest that caught its own out-of-memory answers `error`: tagged as a memory failure. */
+  private tagMemory(v: WireVerdict): void {
+    if (v !== 0 && v[0] === 3) v[2] = 'memory';
+  }
+
+  /** Classifies a failed call; the instance is dropped (jco refuses calls on a trapped one). */
+  private failure(guest: Guest, err: unknown): FilterFailure {
+    const kind =
+      err instanceof FuelExhausted
+        ? 'timeout'
+        : (err as Error)?.name === 'CapabilityDenied'
+          ? 'denied'
+          : memoryBytes(guest.memories) >= this.opts.memoryBudgetBytes * 0.9
+            ? 'memory'
+            : 'trap';
+    this.guest = undefined;
+    return new FilterFailure(kind, `filter ${this.opts.name} failed: ${errorText(err)}`);
   }
 
   async stop(): Promise<void> {

@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { createMessage } from '@robustmq/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Guest,
@@ -121,6 +122,25 @@ describe('direct canonical-ABI binding', () => {
       }
     });
   }
+
+  it('decides a single broker message (the in-thread path) as it decides the same message in a batch', async () => {
+    for (const [name, config] of cases) {
+      const guest = await instantiate(name, config, true);
+      const direct = guest.direct;
+      if (!direct) throw new Error(`${name}: no direct binding`);
+      for (const w of batch) {
+        const message = createMessage({
+          topic: w.topic,
+          payload: Buffer.from(w.payload),
+          key: w.key ? Buffer.from(w.key) : undefined,
+          headers: Object.fromEntries(Object.entries(w.headers).map(([k, v]) => [k, typeof v === 'string' ? v : Buffer.from(v)])),
+          timestamp: w.timestamp,
+          origin: { protocol: w.protocol as 'mqtt', clientId: w.clientId },
+        });
+        expect(normalise([direct.one(message)])).toEqual(normalise(direct([w])));
+      }
+    }
+  });
 
   it('lowers every field as the guest sees it (headers fixture echo)', async () => {
     const guest = await instantiate('headers', '');
