@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { readU32 } from './leb128.js';
 
 /**
  * Fuel metering: lets the broker stop a runaway WebAssembly filter that runs in its own thread.
@@ -184,18 +185,6 @@ function scanSections(bytes: Uint8Array): { definesFunctions: boolean; hasNames:
   return { definesFunctions, hasNames };
 }
 
-function readU32(buf: Uint8Array, at: number): [value: number, next: number] {
-  let result = 0;
-  let shift = 0;
-  let pos = at;
-  for (;;) {
-    const b = buf[pos++];
-    if (b === undefined) throw new Error('truncated LEB128 in wasm module');
-    result += (b & 0x7f) * 2 ** shift;
-    if ((b & 0x80) === 0) return [result, pos];
-    shift += 7;
-  }
-}
 
 /** Thrown by the fuel check of an armed {@link FuelGate} once the guest call's budget is spent. */
 export class FuelExhausted extends Error {

@@ -4,6 +4,8 @@
  * fails inside the guest (its allocator then traps), and the host stays within budget.
  */
 
+import { readU32, writeU32 } from './leb128.js';
+
 const PAGE = 65536;
 
 /** Thrown when a module needs more memory at start than the budget allows. */
@@ -14,27 +16,6 @@ export class MemoryBudgetError extends Error {
   }
 }
 
-function readU32(buf: Uint8Array, pos: number): [value: number, next: number] {
-  let result = 0;
-  let shift = 0;
-  for (;;) {
-    const b = buf[pos++];
-    if (b === undefined) throw new Error('truncated LEB128 in wasm module');
-    result += (b & 0x7f) * 2 ** shift;
-    if ((b & 0x80) === 0) return [result, pos];
-    shift += 7;
-  }
-}
-
-function writeU32(value: number, out: number[]): void {
-  let v = value;
-  do {
-    let b = v % 128;
-    v = Math.floor(v / 128);
-    if (v !== 0) b |= 0x80;
-    out.push(b);
-  } while (v !== 0);
-}
 
 /**
  * Returns a copy of `module` (a core wasm binary) whose defined memories declare a maximum of at
