@@ -72,7 +72,15 @@ export function bindCoreFilter(core) {
   const view = new MemoryView(memory);
 
   const alloc = (align, size) => {
-    const ptr = realloc(0, 0, align, size);
+    let ptr;
+    try {
+      ptr = realloc(0, 0, align, size);
+    } catch (err) {
+      // Most likely the memory budget (the guest's allocator traps when memory.grow fails).
+      const failure = new Error(`filter could not allocate ${size} bytes for a message: ${err?.message ?? err}`);
+      failure.name = 'GuestAllocationFailed';
+      throw failure;
+    }
     // Word writes below need aligned records; the ABI traps on a misaligned allocation too.
     if (align > 1 && ptr % align !== 0) throw new Error(`filter's cabi_realloc returned misaligned pointer ${ptr}`);
     view.check();

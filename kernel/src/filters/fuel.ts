@@ -185,7 +185,6 @@ function scanSections(bytes: Uint8Array): { definesFunctions: boolean; hasNames:
   return { definesFunctions, hasNames };
 }
 
-
 /** Thrown by the fuel check of an armed {@link FuelGate} once the guest call's budget is spent. */
 export class FuelExhausted extends Error {
   constructor(

@@ -120,7 +120,7 @@ export class InThreadRunner implements FilterRunner {
         ? 'timeout'
         : (err as Error)?.name === 'CapabilityDenied'
           ? 'denied'
-          : memoryBytes(guest.memories) >= this.opts.memoryBudgetBytes * 0.9
+          : (err as Error)?.name === 'GuestAllocationFailed' || memoryBytes(guest.memories) >= this.opts.memoryBudgetBytes * 0.9
             ? 'memory'
             : 'trap';
     this.guest = undefined;

@@ -16,7 +16,6 @@ export class MemoryBudgetError extends Error {
   }
 }
 
-
 /**
  * Returns a copy of `module` (a core wasm binary) whose defined memories declare a maximum of at
  * most `maxPages` 64 KiB pages. Modules without a memory section are returned unchanged.

@@ -234,6 +234,22 @@ describe('wasm filters on the hook bus', () => {
     });
   }
 
+  it('a message too large for an in-thread filter memory budget gets the failure policy as a memory failure', async () => {
+    const f = await setup([{ wasm: 'drop-debug-as', memoryBudgetMb: 1, failurePolicy: 'drop' }]);
+    try {
+      const huge = msg('t', { level: 'info', pad: 'x'.repeat(2 * 1024 * 1024) });
+      expect(f.hooks.filter(huge)).toEqual({ verdict: 'drop', reason: 'drop-debug-as failed (memory)' });
+      expect(f.hooks.filter(msg('t', { level: 'debug' }))).toMatchObject({
+        verdict: 'drop',
+        reason: 'drop-debug-as: level=debug',
+      });
+      expect(f.hooks.filter(msg('t', { level: 'info' }))).toMatchObject({ verdict: 'pass' });
+      expect(await f.metric('robustmq_filter_failures_total', 'kind="memory"')).toBe(1);
+    } finally {
+      await f.stop();
+    }
+  });
+
   it('refuses a component whose initial memory is above the budget', async () => {
     await expect(setup([{ wasm: 'drop-debug', memoryBudgetMb: 0.1 }])).rejects.toThrow(
       /above memoryBudgetMb.*fix: raise memoryBudgetMb/,
