@@ -77,8 +77,8 @@ describe('wasm filters on the hook bus', () => {
 
   it('runs a component written in AssemblyScript like the JavaScript one, in a worker and in-thread', async () => {
     const f = await setup([
-      { wasm: 'drop-debug-as', name: 'as-worker', topics: ['w/#'], config: 'debug,trace' },
-      { wasm: 'drop-debug-as', name: 'as-inline', topics: ['i/#'], isolation: 'in-thread' },
+      { wasm: 'drop-debug-as', name: 'as-worker', topics: ['w/#'], config: 'debug,trace', isolation: 'worker' },
+      { wasm: 'drop-debug-as', name: 'as-inline', topics: ['i/#'] },
     ]);
     try {
       expect(await f.hooks.filter(msg('w/1', { level: 'trace', x: 1 }))).toEqual({
@@ -96,6 +96,8 @@ describe('wasm filters on the hook bus', () => {
         Array.from({ length: 50 }, (_, i) => f.hooks.filter(msg('w/2', { level: i % 2 ? 'debug' : 'info' }))),
       );
       expect(many.map((o) => o.verdict)).toEqual(Array.from({ length: 50 }, (_, i) => (i % 2 ? 'drop' : 'pass')));
+      // The worker took them in batches, not one call per message.
+      expect(await f.metric('robustmq_filter_batch_size_count', 'filter="as-worker"')).toBeLessThan(50);
     } finally {
       await f.stop();
     }
