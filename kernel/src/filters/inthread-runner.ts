@@ -79,17 +79,12 @@ export class InThreadRunner implements FilterRunner {
     const guest = this.current();
     const direct = guest.direct;
     if (!direct) return this.run([toWire(message)])[0];
-    const gate = this.gate;
     let verdict: WireVerdict;
-    gate.arm(this.opts.timeBudgetMs);
     try {
-      verdict = direct.one(message);
+      verdict = this.gate.run(this.opts.timeBudgetMs, () => direct.one(message));
     } catch (err) {
-      gate.disarm();
-      throw this.failure(guest, gate.exhausted ? new FuelExhausted(this.opts.timeBudgetMs, { cause: err }) : err);
+      throw this.failure(guest, err);
     }
-    gate.disarm();
-    if (gate.exhausted) throw this.failure(guest, new FuelExhausted(this.opts.timeBudgetMs));
     if (this.outOfMemory(guest)) this.tagMemory(verdict);
     return verdict;
   }
